@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """Append-only, hash-chained audit trail shared by every app."""
+
+    name = "audit"
+    verbose_name = "Audit trail"

@@ -1,0 +1,21 @@
+"""Test mode: the real PostgreSQL and Redis on loopback unless DATABASE_URL says otherwise."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vigil")
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
+
+# Hashing is deliberately slow in production; tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests exercise throttling explicitly; the default rates would trip on the suite itself.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+}
+# Unit tests run tasks in-process; the Celery integration test starts a real worker.
+CELERY_BROKER_URL = ""
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+AXES_ENABLED = True

@@ -1,0 +1,37 @@
+"""Top-level routes: pages per app, the versioned API, its schema and docs, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core import views as core_views
+
+api_v1 = [
+    path("", include("core.api.urls")),
+    path("", include("portfolios.api.urls")),
+    path("", include("riskapp.api.urls")),
+    path("", include("surveillance.api.urls")),
+    path("", include("execution_quality.api.urls")),
+    path("", include("wealth.api.urls")),
+]
+
+urlpatterns = [
+    path("", core_views.HomeView.as_view(), name="home"),
+    path("home/counts/", core_views.HomeCountsView.as_view(), name="home_counts"),
+    path("accounts/login/", core_views.VigilLoginView.as_view(), name="login"),
+    path("accounts/logout/", core_views.VigilLogoutView.as_view(), name="logout"),
+    path("runs/<int:pk>/progress/", core_views.RunProgressView.as_view(), name="run_progress"),
+    path("health/", core_views.health, name="health"),
+    path("portfolios/", include("portfolios.urls")),
+    path("risk/", include("riskapp.urls")),
+    path("surveillance/", include("surveillance.urls")),
+    path("execution/", include("execution_quality.urls")),
+    path("wealth/", include("wealth.urls")),
+    path("audit/", include("audit.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler403 = "core.views.permission_denied"

@@ -1,0 +1,50 @@
+"""One mapping from errors to HTTP responses for the whole API.
+
+Every error body has the same shape: ``{"error": {"code", "message", ...details}}``.
+Unexpected exceptions are logged and answered with a 500 in the same shape, never a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **details}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
+    if isinstance(exc, Http404):
+        return Response(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(
+            error_body("validation_failed", "The request is invalid.", fields=exc.detail),
+            status=exc.status_code,
+        )
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return Response(error_body(exc.default_code, detail), status=exc.status_code, headers=headers)
+    logger.exception("Unhandled API error")
+    return Response(
+        error_body("server_error", "Internal error; the request id identifies it in the logs."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )

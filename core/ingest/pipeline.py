@@ -1,0 +1,371 @@
+"""The bulk ingestion pipeline shared by every entity.
+
+1. Parse the body (JSON only, ``{"rows": [...]}``) and check the batch size.
+2. Validate every row, resolve every reference with one query per referenced table, and
+   detect duplicates inside the batch; report *all* errors at once.
+3. Write in one transaction: PostgreSQL COPY into a temporary staging table and one
+   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (SQLite: ``bulk_create``), then hooks,
+   the audit event, and follow-up tasks dispatched after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import DataError, IntegrityError, connection, transaction
+
+from audit.services import audit_record
+from core.errors import Conflict, IdempotencyMismatch, PayloadTooLarge, ValidationFailed
+from core.ingest.fields import FieldError
+from core.ingest.spec import Batch, EntitySpec, RefRow
+from core.models import IdempotencyRecord
+
+Followup = Callable[[list[int], int | None], None]
+_FOLLOWUPS: dict[str, list[Followup]] = defaultdict(list)
+
+# Reported errors are capped so a 10,000-row batch of garbage does not produce a 10 MB reply;
+# the response says how many rows failed in total.
+MAX_REPORTED_ROW_ERRORS = 1000
+
+
+def register_followup(entity: str, callback: Followup) -> None:
+    """Ask for ``callback(created_ids, user_id)`` after every committed batch of ``entity``.
+
+    Feature apps register in ``AppConfig.ready`` (incremental surveillance, TCA of new fills,
+    limit checks), so the shared model never imports them.
+    """
+    _FOLLOWUPS[entity].append(callback)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    entity: str
+    received: int
+    created: int
+    audit_event_id: int
+
+    @property
+    def existing(self) -> int:
+        return self.received - self.created
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "received": self.received,
+            "created": self.created,
+            "existing": self.existing,
+            "audit_event_id": self.audit_event_id,
+        }
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def parse_body(body: bytes) -> list[Any]:
+    """The ``rows`` list of a JSON body, or a 400/413 explaining what is wrong."""
+    if not body:
+        raise ValidationFailed('The request body is empty; send {"rows": [...]}.')
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        # orjson also refuses NaN and Infinity, which are not JSON.
+        raise ValidationFailed(f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
+        raise ValidationFailed('The body must be a JSON object with a "rows" list.')
+    unknown = set(payload) - {"rows"}
+    if unknown:
+        raise ValidationFailed(f"Unknown top-level keys: {', '.join(sorted(unknown))}.")
+    rows: list[Any] = payload["rows"]
+    limit = settings.INGEST_MAX_ROWS
+    if len(rows) > limit:
+        raise PayloadTooLarge(f"A batch holds at most {limit} rows; this one has {len(rows)}. Split it.")
+    if not rows:
+        raise ValidationFailed("The batch is empty.")
+    return rows
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _resolve_references(spec: EntitySpec, user: AbstractBaseUser, raw_rows: list[Any]) -> dict[str, dict[str, RefRow]]:
+    """One query per reference: code -> {id, extra...} for the codes that exist and are in scope."""
+    resolved: dict[str, dict[str, RefRow]] = {}
+    for ref in spec.references:
+        codes = {r.get(ref.name) for r in raw_rows if isinstance(r, dict)}
+        codes = {c for c in codes if isinstance(c, str) and c}
+        if not codes:
+            resolved[ref.name] = {}
+            continue
+        qs = ref.model._default_manager.filter(**{f"{ref.key}__in": codes})
+        if ref.scope is not None:
+            qs = ref.scope(user, qs)
+        resolved[ref.name] = {row[ref.key]: row for row in qs.values("id", ref.key, *ref.extra)}
+    return resolved
+
+
+def validate_rows(spec: EntitySpec, user: AbstractBaseUser, raw_rows: list[Any]) -> Batch:
+    """Parse and check every row; raise ``ValidationFailed`` listing every bad row."""
+    allowed = spec.field_names
+    resolved = _resolve_references(spec, user, raw_rows)
+    batch_keys: dict[tuple[Any, ...], int] = {}
+    self_keys = {r.get(spec.natural_key[0]) for r in raw_rows if isinstance(r, dict)} if spec.natural_key else set()
+    rows: list[dict[str, Any]] = []
+    extras: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    bad_rows = 0
+
+    for index, raw in enumerate(raw_rows):
+        row_errors: dict[str, str] = {}
+        if not isinstance(raw, dict):
+            bad_rows += 1
+            if len(errors) < MAX_REPORTED_ROW_ERRORS:
+                errors.append({"index": index, "errors": {"row": ["Must be a JSON object."]}})
+            continue
+        for name in raw.keys() - allowed:
+            row_errors[name] = "Unknown field."
+        row: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        parsed: dict[str, Any] = {}
+        for f in spec.fields:
+            value = raw.get(f.name)
+            if value is None:
+                if f.required:
+                    row_errors[f.name] = "This field is required."
+                    continue
+                value = f.default
+            else:
+                try:
+                    value = f.parse(value)
+                except FieldError as exc:
+                    row_errors[f.name] = str(exc)
+                    continue
+            parsed[f.name] = value
+            if f.stored:
+                row[f.db_column] = value
+            else:
+                extra[f.name] = value
+        refs: dict[str, RefRow | None] = {}
+        for ref in spec.references:
+            code = raw.get(ref.name)
+            if code is None or code == "":
+                if ref.required:
+                    row_errors[ref.name] = "This field is required."
+                row[ref.column] = None
+                refs[ref.name] = None
+                continue
+            if not isinstance(code, str) or len(code) > ref.max_length:
+                row_errors[ref.name] = f"Must be a code of at most {ref.max_length} characters."
+                continue
+            target = resolved[ref.name].get(code)
+            if target is None and ref.same_batch and code in self_keys:
+                extra[f"{ref.name}__pending"] = code  # resolved once that row is in, see _insert_in_dependency_order
+                row[ref.column] = None
+                refs[ref.name] = None
+                parsed[ref.name] = code
+                continue
+            if target is None:
+                row_errors[ref.name] = f"Unknown {ref.model._meta.verbose_name} '{code}'."
+                continue
+            row[ref.column] = target["id"]
+            refs[ref.name] = target
+            parsed[ref.name] = code
+        if not row_errors and spec.natural_key:
+            key = tuple(parsed.get(k) for k in spec.natural_key)
+            first = batch_keys.setdefault(key, index)
+            if first != index:
+                row_errors[spec.natural_key[0]] = f"Duplicate of row {first} in this batch."
+        if not row_errors and spec.check is not None:
+            row_errors.update(spec.check(parsed, refs))
+        if row_errors:
+            bad_rows += 1
+            if len(errors) < MAX_REPORTED_ROW_ERRORS:
+                errors.append({"index": index, "errors": {k: [v] for k, v in sorted(row_errors.items())}})
+            continue
+        rows.append(row)
+        extras.append(extra)
+
+    if bad_rows:
+        raise ValidationFailed(
+            f"{bad_rows} of {len(raw_rows)} rows are invalid; nothing was written.",
+            extra={"invalid_rows": bad_rows, "rows": errors},
+        )
+    return Batch(spec=spec, user=user, rows=rows, extras=extras)
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _insert_postgresql(spec: EntitySpec, rows: list[dict[str, Any]]) -> list[int]:
+    """COPY into a staging table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING id."""
+    table = _quote(spec.model._meta.db_table)
+    cols = spec.columns
+    col_list = ", ".join(_quote(c) for c in cols)
+    conflict = ", ".join(_quote(c) for c in spec.conflict_columns)
+    stage = _quote(f"stage_{spec.name}")
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {col_list} FROM {table} WITH NO DATA")
+        with cur.cursor.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in cols])
+        cur.execute(
+            f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage} "
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING id"
+        )
+        ids = [r[0] for r in cur.fetchall()]
+        cur.execute(f"DROP TABLE {stage}")
+    return ids
+
+
+def _insert_portable(spec: EntitySpec, rows: list[dict[str, Any]]) -> list[int]:
+    """Any other database (the embedded SQLite default): bulk_create ignoring conflicts."""
+    model = spec.model
+    manager = model._default_manager
+    last_id = manager.order_by("-id").values_list("id", flat=True).first() or 0
+    manager.bulk_create([model(**row) for row in rows], ignore_conflicts=True, batch_size=500)
+    # SQLite ids are monotonic and writes are serialised, so new rows are those past last_id.
+    return list(manager.filter(id__gt=last_id).values_list("id", flat=True))
+
+
+def _insert_in_dependency_order(batch: Batch) -> list[int]:
+    """Insert rows that reference other rows of the same batch after those rows.
+
+    Rows without such references go first; each further pass resolves the codes the previous
+    passes inserted. A reference cycle inside the batch cannot be resolved and is refused.
+    """
+    spec = batch.spec
+    insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
+    pending_refs = [r for r in spec.references if r.same_batch]
+    waiting = list(zip(batch.rows, batch.extras, strict=True))
+    created: list[int] = []
+    while waiting:
+        ready: list[dict[str, Any]] = []
+        blocked: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for ref in pending_refs:
+            codes = {extra[f"{ref.name}__pending"] for _, extra in waiting if f"{ref.name}__pending" in extra}
+            if not codes:
+                continue
+            ids = dict(ref.model._default_manager.filter(**{f"{ref.key}__in": codes}).values_list(ref.key, "id"))
+            for row, extra in waiting:
+                code = extra.get(f"{ref.name}__pending")
+                if code in ids:
+                    row[ref.column] = ids[code]
+                    del extra[f"{ref.name}__pending"]
+        for row, extra in waiting:
+            (blocked if any(k.endswith("__pending") for k in extra) else ready).append((row, extra))  # type: ignore[arg-type]
+        if not ready:
+            raise ValidationFailed("Rows of this batch reference each other in a cycle; nothing was written.")
+        created += insert(spec, [row for row, _ in ready])  # type: ignore[misc]
+        waiting = blocked  # type: ignore[assignment]
+    return created
+
+
+def write_batch(batch: Batch, *, inputs_hash: str, idempotency_key: str | None) -> IngestResult:
+    """Insert the batch, run hooks, audit; must run inside the caller's transaction.
+
+    Validation should have caught every bad value; a database constraint that still fires
+    (a race with another writer, a rule only the database knows) fails the whole batch with
+    a 400 naming the constraint, never a 500.
+    """
+    spec = batch.spec
+    try:
+        with transaction.atomic():
+            batch.created_ids = _insert_in_dependency_order(batch)
+    except (IntegrityError, DataError) as exc:
+        cause = exc.__cause__
+        constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+        raise ValidationFailed(
+            "The database refused the batch"
+            + (f" (constraint {constraint})" if constraint else "")
+            + "; nothing was written.",
+            extra={"detail": str(cause or exc).splitlines()[0][:300]},
+        ) from None
+    if spec.after_insert is not None:
+        spec.after_insert(batch)
+    event = audit_record(
+        action=f"ingest.{spec.name}",
+        actor=batch.user,
+        object_type=spec.model._meta.label_lower,
+        object_repr=f"{len(batch.created_ids)} of {len(batch.rows)} {spec.name} rows created",
+        inputs_hash=inputs_hash,
+        parameters={
+            "rows": len(batch.rows),
+            "created": len(batch.created_ids),
+            "first_id": min(batch.created_ids, default=None),
+            "last_id": max(batch.created_ids, default=None),
+            "idempotency_key": idempotency_key,
+        },
+    )
+    created_ids = list(batch.created_ids)
+    user_id = batch.user.pk
+    for callback in _FOLLOWUPS.get(spec.name, []):
+        if created_ids:
+            transaction.on_commit(lambda cb=callback: cb(created_ids, user_id))  # type: ignore[misc]
+    return IngestResult(entity=spec.name, received=len(batch.rows), created=len(created_ids), audit_event_id=event.pk)
+
+
+# ---------------------------------------------------------------------------- idempotency
+
+
+def _lock_id(*parts: str) -> int:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _claim_key(user: AbstractBaseUser, endpoint: str, key: str) -> None:
+    """Hold a transaction-scoped advisory lock on the key, or answer 409 while another
+    request with it is in flight. A crashed request releases it with its transaction."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers; in-flight detection needs PostgreSQL
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(str(user.pk), endpoint, key)])
+        (acquired,) = cur.fetchone()
+    if not acquired:
+        raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+
+
+def ingest_request(
+    *, spec: EntitySpec, user: AbstractBaseUser, body: bytes, endpoint: str, idempotency_key: str | None
+) -> tuple[int, dict[str, Any], bool]:
+    """Handle one ingestion request. Returns (status, response body, replayed).
+
+    With an ``Idempotency-Key`` the first successful response is stored with the batch, in the
+    same transaction, and replayed for the same key and body; the same key with another body
+    is refused (422). Failed requests store nothing, so the key can be used again.
+    """
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255 and idempotency_key.isprintable()):
+        raise ValidationFailed("Idempotency-Key must be 1–255 printable characters.")
+    request_hash = hashlib.sha256(b"POST " + endpoint.encode() + b"\n" + body).hexdigest()
+    raw_rows = parse_body(body)
+    with transaction.atomic():
+        if idempotency_key is not None:
+            _claim_key(user, endpoint, idempotency_key)
+            record = IdempotencyRecord.objects.filter(user=user, endpoint=endpoint, key=idempotency_key).first()
+            if record is not None:
+                if record.request_hash != request_hash:
+                    raise IdempotencyMismatch("This Idempotency-Key was already used with a different request body.")
+                return record.response_status, record.response_body, True
+        batch = validate_rows(spec, user, raw_rows)
+        result = write_batch(batch, inputs_hash=request_hash, idempotency_key=idempotency_key)
+        status = 201 if result.created else 200
+        response = result.as_dict()
+        if idempotency_key is not None:
+            IdempotencyRecord.objects.create(
+                user=user,
+                key=idempotency_key,
+                endpoint=endpoint,
+                request_hash=request_hash,
+                response_status=status,
+                response_body=response,
+            )
+    return status, response, False

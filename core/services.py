@@ -1,0 +1,179 @@
+"""Services for API keys and calculation runs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Task
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import audit_record
+from core.errors import NotFound, ValidationFailed
+from core.models import ApiKey, CalculationRun
+
+# ---------------------------------------------------------------------------- API keys
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(
+    *, user: AbstractBaseUser, name: str, expires_in_days: int | None = 365, actor: AbstractBaseUser | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with the raw ``prefix.secret`` string, shown only once."""
+    if not name.strip():
+        raise ValidationFailed("An API key needs a name.", extra={"fields": {"name": ["This field is required."]}})
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise ValidationFailed("Expiry must be a positive number of days.")
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            user=user, name=name.strip(), prefix=prefix, secret_hash=_hash_secret(secret), expires_at=expires_at
+        )
+        audit_record(
+            action="api_key.create",
+            actor=actor or user,
+            obj=key,
+            after={"user": user.get_username(), "name": key.name, "expires_at": expires_at},
+        )
+    return key, f"{prefix}.{secret}"
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or None. Comparison is constant-time."""
+    prefix, _, secret = raw_key.partition(".")
+    if not prefix or not secret or len(prefix) > 16:
+        return None
+    key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+        return None
+    now = timezone.now()
+    if key.revoked_at or (key.expires_at and key.expires_at <= now) or not key.user.is_active:
+        return None
+    # Touch at most once a minute: a hot OMS client must not turn every request into a write.
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def api_key_revoke(*, key: ApiKey, actor: AbstractBaseUser) -> ApiKey:
+    with transaction.atomic():
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(action="api_key.revoke", actor=actor, obj=key, after={"revoked_at": key.revoked_at})
+    return key
+
+
+# ---------------------------------------------------------------------------- calculation runs
+
+
+def calculation_run_create(
+    *,
+    kind: str,
+    task: Task,
+    parameters: dict[str, Any],
+    user: AbstractBaseUser | None,
+    queue: str | None = None,
+) -> CalculationRun:
+    """Record a queued run and dispatch ``task(run_id)`` once the transaction commits.
+
+    Dispatching after commit means a worker never picks up a run id it cannot see yet.
+    """
+    with transaction.atomic():
+        run = CalculationRun.objects.create(kind=kind, parameters=parameters, user=user)
+        audit_record(action="run.queue", actor=user, obj=run, parameters=parameters)
+        options: dict[str, Any] = {"queue": queue} if queue else {}
+        transaction.on_commit(lambda: task.apply_async(args=[run.pk], **options))
+    return run
+
+
+def calculation_run_get(*, run_id: int) -> CalculationRun:
+    run = CalculationRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"Calculation run {run_id} does not exist.")
+    return run
+
+
+def run_start(*, run_id: int, task_id: str = "") -> CalculationRun | None:
+    """Mark a run as running. Returns None when it already finished (a redelivered task),
+    which makes every run-driven task idempotent."""
+    with transaction.atomic():
+        run = CalculationRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.is_finished:
+            return None
+        run.status = CalculationRun.Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.task_id = task_id
+        run.attempts = F("attempts") + 1
+        run.error = ""
+        run.save(update_fields=["status", "started_at", "task_id", "attempts", "error"])
+        run.refresh_from_db()
+    return run
+
+
+def run_progress(*, run_id: int, progress: int, message: str = "") -> None:
+    """Record progress (0–100). Written outside any caller transaction so pages see it live."""
+    progress = max(0, min(100, int(progress)))
+    CalculationRun.objects.filter(pk=run_id).update(progress=progress, message=message[:255])
+
+
+def run_finish(*, run_id: int, result: dict[str, Any] | None = None, error: str = "") -> CalculationRun:
+    """Mark a run succeeded (no error) or failed (with the error text), and audit the outcome."""
+    with transaction.atomic():
+        run = CalculationRun.objects.select_for_update().get(pk=run_id)
+        run.status = CalculationRun.Status.FAILED if error else CalculationRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.started_at = run.started_at or run.finished_at
+        if not error:
+            run.progress = 100
+        run.result = result or {}
+        run.error = error
+        run.save(update_fields=["status", "finished_at", "started_at", "progress", "result", "error"])
+        audit_record(
+            action="run.fail" if error else "run.succeed",
+            actor=run.user,
+            obj=run,
+            parameters=run.parameters,
+            after={"status": run.status, "result": run.result, "error": error[:2000]},
+        )
+    return run
+
+
+def run_execute(
+    *, run_id: int, task_id: str, body: Callable[[CalculationRun, Callable[[int, str], None]], dict[str, Any]]
+) -> CalculationRun | None:
+    """Run ``body(run, report_progress)`` under the run's lifecycle.
+
+    A domain error or any exception marks the run failed with its message; the exception is
+    not re-raised, so Celery does not retry work that failed on its inputs.
+    """
+    run = run_start(run_id=run_id, task_id=task_id)
+    if run is None:
+        return None
+
+    def report(progress: int, message: str = "") -> None:
+        run_progress(run_id=run_id, progress=progress, message=message)
+
+    try:
+        result = body(run, report)
+    except Exception as exc:  # noqa: BLE001 - every failure must end as a failed run row
+        return run_finish(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+    return run_finish(run_id=run_id, result=result)
+
+
+def runs_stale_before(*, cutoff: datetime) -> int:
+    """Fail runs stuck in ``running`` since before ``cutoff`` (their worker died for good)."""
+    return CalculationRun.objects.filter(status=CalculationRun.Status.RUNNING, started_at__lt=cutoff).update(
+        status=CalculationRun.Status.FAILED, error="Abandoned: no worker finished this run.", finished_at=timezone.now()
+    )

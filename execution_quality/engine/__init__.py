@@ -1,0 +1,1 @@
+"""Best execution computations: numpy/scipy in, arrays and dataclasses out. No Django, no database."""

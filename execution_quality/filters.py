@@ -1,0 +1,1 @@
+"""Best execution filter sets, shared by the browser list views and the API."""

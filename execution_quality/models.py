@@ -1,0 +1,1 @@
+"""Best execution tables. (Filled in by the Best execution issue.)"""

@@ -1,0 +1,1 @@
+"""Best execution reads shared by views and API. (Filled in by the Best execution issue.)"""

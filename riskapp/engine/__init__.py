@@ -1,0 +1,1 @@
+"""Market risk computations: numpy/scipy in, arrays and dataclasses out. No Django, no database."""

@@ -1,0 +1,1 @@
+"""Market risk filter sets, shared by the browser list views and the API."""

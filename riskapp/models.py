@@ -1,0 +1,1 @@
+"""Market risk tables. (Filled in by the Market risk issue.)"""

@@ -1,0 +1,1 @@
+"""Market risk reads shared by views and API. (Filled in by the Market risk issue.)"""

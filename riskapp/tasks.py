@@ -1,0 +1,1 @@
+"""Market risk Celery tasks: take ids, call one service. Routed to this app's queue in settings."""

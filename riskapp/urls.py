@@ -1,0 +1,9 @@
+from django.urls import path
+
+from riskapp import views
+
+app_name = "riskapp"
+
+urlpatterns = [
+    path("", views.IndexView.as_view(), name="index"),
+]

@@ -1,0 +1,1 @@
+"""Surveillance computations: numpy/scipy in, arrays and dataclasses out. No Django, no database."""

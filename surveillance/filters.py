@@ -1,0 +1,1 @@
+"""Surveillance filter sets, shared by the browser list views and the API."""

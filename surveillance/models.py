@@ -1,0 +1,1 @@
+"""Surveillance tables. (Filled in by the Surveillance issue.)"""

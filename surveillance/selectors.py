@@ -1,0 +1,1 @@
+"""Surveillance reads shared by views and API. (Filled in by the Surveillance issue.)"""

@@ -1,0 +1,1 @@
+"""Surveillance services: the only place that writes. (Filled in by the Surveillance issue.)"""

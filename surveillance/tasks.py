@@ -1,0 +1,1 @@
+"""Surveillance Celery tasks: take ids, call one service. Routed to this app's queue in settings."""

@@ -1,0 +1,1 @@
+"""Wealth computations: numpy/scipy in, arrays and dataclasses out. No Django, no database."""

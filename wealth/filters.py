@@ -1,0 +1,1 @@
+"""Wealth filter sets, shared by the browser list views and the API."""

@@ -1,0 +1,1 @@
+"""Wealth tables. (Filled in by the Wealth issue.)"""

@@ -1,0 +1,1 @@
+"""Wealth reads shared by views and API. (Filled in by the Wealth issue.)"""

@@ -1,0 +1,1 @@
+"""Wealth services: the only place that writes. (Filled in by the Wealth issue.)"""
