@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("surveillance.api.urls")),
     path("", include("execution_quality.api.urls")),
     path("", include("wealth.api.urls")),
+    path("", include("audit.api.urls")),
 ]
 
 urlpatterns = [

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.views import LoginView, LogoutView
 from django.db import connection
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -15,6 +17,7 @@ from django.views.generic import TemplateView
 from core.api.views import run_list
 from core.models import CalculationRun
 from core.permissions import AreaRequiredMixin
+from core.plotting import chart_json, daily_bar_figure
 from core.roles import Area
 from portfolios import selectors
 from portfolios.models import Instrument, MarketTrade, PriceBar, Quote
@@ -53,6 +56,29 @@ def home_counts(user: Any) -> dict[str, Any]:
     }
 
 
+def executions_per_day(*, user: Any, last_ts: datetime | None, days: int = 30) -> list[tuple[date, int]]:
+    """Executions per UTC day in the user's scope over the ``days`` days ending at ``last_ts``.
+
+    The window ends at the latest execution rather than today, so a book whose data stops in
+    the past (the demo ends in 2022) still shows its last month. Days without executions are
+    included with 0. One grouped query on the trade timestamp index.
+    """
+    if last_ts is None:
+        return []
+    end = last_ts.astimezone(UTC).date()
+    start = end - timedelta(days=days - 1)
+    counted = dict(
+        selectors.trade_list(user=user)
+        .filter(ts__gte=datetime.combine(start, time.min, tzinfo=UTC))
+        .order_by()
+        .annotate(day=TruncDate("ts", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    return [(start + timedelta(days=i), counted.get(start + timedelta(days=i), 0)) for i in range(days)]
+
+
 class HomeView(AreaRequiredMixin, TemplateView):
     area = Area.HOME
     template_name = "core/home.html"
@@ -61,6 +87,14 @@ class HomeView(AreaRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         ctx["counts"] = home_counts(self.request.user)
         ctx["desks"] = selectors.desk_list(user=self.request.user)
+        per_day = executions_per_day(user=self.request.user, last_ts=ctx["counts"]["latest_trade"])
+        ctx["executions_chart"] = (
+            chart_json(
+                daily_bar_figure(days=[d for d, _ in per_day], values=[n for _, n in per_day], value_label="Executions")
+            )
+            if per_day
+            else ""
+        )
         return ctx
 
 

@@ -10,7 +10,10 @@ from django.utils import timezone
 
 class SnapshotForm(forms.Form):
     as_of = forms.DateField(
-        label="As of (UTC date)", widget=forms.DateInput(attrs={"type": "date"}), help_text="End of this day."
+        label="As of (UTC date)",
+        # <input type="date"> only accepts ISO dates, whatever LANGUAGE_CODE's display format is.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="End of this day.",
     )
 
     def clean_as_of(self) -> date:

@@ -38,7 +38,11 @@ from portfolios.models import (
 )
 from portfolios.selectors import scope_by_desk
 
-CODE = f.text(64, pattern=r"[A-Za-z0-9._:/^=+-]+")
+CODE = f.text(64, pattern=r"[A-Za-z0-9._:/^=+-]+", hint="Letters, digits and . _ : / ^ = + - only (no spaces).")
+# Desk codes and factor names are 32-character columns.
+CODE32 = f.text(32, pattern=r"[A-Za-z0-9._:/^=+-]+", hint="Letters, digits and . _ : / ^ = + - only (no spaces).")
+# Instrument symbols may contain spaces (OCC option symbols, "BRK B").
+SYMBOL = f.text(64, pattern=r"[A-Za-z0-9._:/^=+ -]+", hint="Letters, digits, spaces and . _ : / ^ = + - only.")
 SHORT = f.text(32, allow_blank=True)
 PRICE_POS = f.positive_decimal(**PRICE)
 QTY_POS = f.positive_decimal(**QTY)
@@ -79,13 +83,22 @@ INSTRUMENTS = EntitySpec(
     model=Instrument,
     description="Instruments: equities, ETFs, indices, options (underlying/strike/expiry/right), futures, FX, bonds.",
     fields=(
-        Field("symbol", CODE),
+        Field("symbol", SYMBOL),
         Field("name", f.text(200, allow_blank=True), required=False, default=""),
         Field("kind", f.choice(Instrument.Kind.values)),
         Field("currency", f.currency, required=False, default="USD"),
         Field("sector", f.text(64, allow_blank=True), required=False, default=""),
-        Field("country", f.text(2, allow_blank=True, pattern=r"[A-Z]{2}"), required=False, default=""),
-        Field("isin", f.text(12, pattern=r"[A-Z]{2}[A-Z0-9]{9}[0-9]"), required=False),
+        Field(
+            "country",
+            f.text(2, allow_blank=True, pattern=r"[A-Z]{2}", hint="ISO 3166-1 alpha-2 code in capitals, e.g. US."),
+            required=False,
+            default="",
+        ),
+        Field(
+            "isin",
+            f.text(12, pattern=r"[A-Z]{2}[A-Z0-9]{9}[0-9]", hint="A 12-character ISIN, e.g. US0378331005."),
+            required=False,
+        ),
         Field("tick_size", PRICE_POS, required=False, default=Decimal("0.01")),
         Field("lot_size", f.integer(minimum=1, maximum=2**31 - 1), required=False, default=1),
         Field("multiplier", PRICE_POS, required=False, default=Decimal(1)),
@@ -190,7 +203,7 @@ FACTOR_RETURNS = EntitySpec(
     model=FactorReturn,
     description="Factor returns per period as decimal fractions (0.01 = 1%).",
     fields=(
-        Field("factor", CODE),
+        Field("factor", CODE32),
         Field("frequency", f.choice(FactorReturn.Frequency.values)),
         Field("period_end", f.day),
         Field("value", f.decimal(max_digits=16, decimal_places=10, minimum=Decimal(-1))),
@@ -215,7 +228,7 @@ DESKS = EntitySpec(
     name="desks",
     model=Desk,
     description="Desks; the creating client is assigned to each new desk.",
-    fields=(Field("code", CODE), Field("name", f.text(200))),
+    fields=(Field("code", CODE32), Field("name", f.text(200))),
     natural_key=("code",),
     conflict_columns=("code",),
     after_insert=_join_new_desks,
@@ -346,6 +359,33 @@ def _check_order(row: dict[str, Any], refs: dict[str, RefRow | None]) -> dict[st
     return errors
 
 
+def _check_batch_parents(batch: Batch) -> None:
+    """Apply ``_check_order``'s parent rules to parents sent in the same batch.
+
+    Those parents are only resolved once inserted, so the rows are checked here, still inside
+    the batch's transaction: a mismatch fails the whole batch like any other invalid row.
+    """
+    pending = {row["client_order_id"]: i for i, extra in enumerate(batch.extras) if "parent__pending" in extra
+               for row in [batch.rows[i]]}
+    if not pending:
+        return
+    children = Order.objects.filter(client_order_id__in=pending, parent__isnull=False).values_list(
+        "client_order_id", "side", "instrument_id", "parent__side", "parent__instrument_id"
+    )
+    errors = []
+    for code, side, instrument_id, parent_side, parent_instrument_id in children:
+        if instrument_id != parent_instrument_id:
+            errors.append({"index": pending[code], "errors": {"parent": ["Parent order is for another instrument."]}})
+        elif side != parent_side:
+            errors.append({"index": pending[code], "errors": {"parent": ["Parent order is on the other side."]}})
+    if errors:
+        errors.sort(key=lambda e: e["index"])
+        raise ValidationFailed(
+            f"{len(errors)} of {len(batch.rows)} rows are invalid; nothing was written.",
+            extra={"invalid_rows": len(errors), "rows": errors},
+        )
+
+
 ORDERS = EntitySpec(
     name="orders",
     model=Order,
@@ -378,6 +418,7 @@ ORDERS = EntitySpec(
     natural_key=("client_order_id",),
     conflict_columns=("client_order_id",),
     check=_check_order,
+    after_insert=_check_batch_parents,
 )
 
 _FILL_EVENTS = {OrderEvent.Type.FILL, OrderEvent.Type.PARTIAL_FILL}
@@ -460,7 +501,15 @@ TRADES = EntitySpec(
             scope=_desk_scope("account__desk"),
             extra=("side", "account__code", "instrument__symbol"),
         ),
-        Reference("counterparty_account", Account, "code", "counterparty_account_id", required=False),
+        # Scoped like ``account``: naming another desk's account must look like naming none.
+        Reference(
+            "counterparty_account",
+            Account,
+            "code",
+            "counterparty_account_id",
+            required=False,
+            scope=_desk_scope("desk"),
+        ),
     ),
     natural_key=("trade_id",),
     conflict_columns=("trade_id",),

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
 from core.permissions import AreaRequiredMixin, area_required
+from core.plotting import chart_json, horizontal_bar_figure
 from core.roles import Area, is_read_only
 from core.services import calculation_run_create
 from portfolios import selectors
@@ -18,6 +19,9 @@ from portfolios.forms import SnapshotForm
 from portfolios.models import Instrument, Portfolio, PriceBar
 from portfolios.services import portfolio_book
 from portfolios.tasks import positions_snapshot_task
+
+# Bars drawn on the portfolio page's position chart before the rest are summed into one.
+POSITIONS_CHART_MAX = 25
 
 
 class PortfolioListView(AreaRequiredMixin, ListView):  # type: ignore[type-arg]
@@ -60,12 +64,34 @@ class PortfolioDetailView(AreaRequiredMixin, DetailView):  # type: ignore[type-a
         ctx.update(
             as_of=as_of,
             rows=rows,
+            positions_chart=self._positions_chart(rows, portfolio.base_currency),
             gross=sum((abs(r["value"]) for r in rows if r["value"] is not None), 0),
             accounts=portfolio.accounts.select_related("owner"),
             form=SnapshotForm(initial={"as_of": as_of}),
             can_run=not is_read_only(self.request.user),
         )
         return ctx
+
+    @staticmethod
+    def _positions_chart(rows: list[dict[str, Any]], currency: str) -> str:
+        """Horizontal bars of position value (base currency), largest absolute value on top.
+
+        Past ``POSITIONS_CHART_MAX`` bars the rest are summed into one "others" bar, so a book
+        of thousands of lines still draws a readable chart. Empty when no position has a close.
+        """
+        valued = sorted((r for r in rows if r["value"] is not None), key=lambda r: -abs(r["value"]))
+        if not valued:
+            return ""
+        top, rest = valued[:POSITIONS_CHART_MAX], valued[POSITIONS_CHART_MAX:]
+        labels = [r["instrument"].symbol for r in top]
+        values = [r["value"] for r in top]
+        hover = [f"{r['instrument'].name} · qty {r['quantity']:,.0f}" for r in top]
+        if rest:
+            labels.append(f"{len(rest)} others")
+            values.append(sum((r["value"] for r in rest), 0))
+            hover.append("sum of the remaining positions")
+        fig = horizontal_bar_figure(labels=labels, values=values, value_label=f"Value ({currency})", hover_text=hover)
+        return chart_json(fig)
 
     @staticmethod
     def _as_of(portfolio: Portfolio) -> Any:
@@ -80,7 +106,11 @@ def snapshot_start(request: HttpRequest, code: str) -> HttpResponse:
     portfolio = get_object_or_404(selectors.portfolio_list(user=request.user), code=code)
     form = SnapshotForm(request.POST)
     if not form.is_valid():
-        return render(request, "portfolios/_snapshot_form.html", {"form": form, "portfolio": portfolio}, status=400)
+        response = render(request, "portfolios/_snapshot_form.html", {"form": form, "portfolio": portfolio}, status=400)
+        # The form posts into its run slot; an invalid form replaces the whole form instead.
+        response["HX-Retarget"] = "#snapshot"
+        response["HX-Reswap"] = "outerHTML"
+        return response
     run = calculation_run_create(
         kind="positions.snapshot",
         task=positions_snapshot_task,

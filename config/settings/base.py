@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 import plotly
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -156,7 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.TimeCursorPagination",
     "PAGE_SIZE": 500,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.VigilAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -182,6 +183,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "InstrumentKindEnum": "portfolios.models.Instrument.Kind",
+        "AccountKindEnum": "portfolios.models.Account.Kind",
+        "OwnerKindEnum": "portfolios.models.BeneficialOwner.Kind",
+        "PositionKindEnum": "portfolios.models.Position.Kind",
+        "OrderEventTypeEnum": "portfolios.models.OrderEvent.Type",
+        "MarketEventTypeEnum": "portfolios.models.MarketEvent.Type",
+        "OrderTypeEnum": "portfolios.models.Order.Type",
+        "RunStatusEnum": "core.models.CalculationRun.Status",
+    },
 }
 
 # Ingestion: rows per request; larger requests are refused with 413.
@@ -214,6 +225,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Declared here and synced into django-celery-beat's tables at beat start; editable in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "end-of-day-position-snapshots": {
+        "task": "portfolios.tasks.snapshot_all_portfolios",
+        "schedule": crontab(minute=30, hour=22),  # after the US close, UTC
+    },
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Security headers common to all modes ---------------------------------------------------

@@ -21,7 +21,8 @@ class FieldError(ValueError):
     """A value the client must fix; the message is shown to them as is."""
 
 
-def text(max_length: int, *, allow_blank: bool = False, pattern: str | None = None) -> Parser:
+def text(max_length: int, *, allow_blank: bool = False, pattern: str | None = None, hint: str = "") -> Parser:
+    """A trimmed string; ``hint`` tells the client in words what ``pattern`` allows."""
     regex = re.compile(pattern) if pattern else None
 
     def parse(value: Any) -> str:
@@ -35,20 +36,22 @@ def text(max_length: int, *, allow_blank: bool = False, pattern: str | None = No
         if "\x00" in value:
             raise FieldError("May not contain NUL characters.")
         if regex is not None and value and not regex.fullmatch(value):
-            raise FieldError(f"Must match {pattern}.")
+            raise FieldError(hint or f"Must match {pattern}.")
         return value
 
     return parse
 
 
 def choice(options: list[str] | tuple[str, ...]) -> Parser:
-    allowed = frozenset(options)
-    listed = ", ".join(sorted(allowed))
+    """One of ``options``, matched case-insensitively and returned as spelled in ``options``
+    (choices are not all lower case: factor frequencies are "D" and "M")."""
+    canonical = {option.lower(): option for option in options}
+    listed = ", ".join(sorted(options))
 
     def parse(value: Any) -> str:
-        if not isinstance(value, str) or value.lower() not in allowed:
+        if not isinstance(value, str) or value.lower() not in canonical:
             raise FieldError(f"Must be one of: {listed}.")
-        return value.lower()
+        return canonical[value.lower()]
 
     return parse
 
@@ -136,10 +139,10 @@ def timestamp(value: Any) -> datetime:
         raise FieldError("Must be an ISO 8601 timestamp, e.g. 2022-12-28T14:30:00.123456Z.") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise FieldError("Timestamp has no UTC offset; send it as UTC with 'Z' or an explicit offset.")
-    parsed = parsed.astimezone(UTC)
+    # Range first: converting year 1 or 9999 with an offset to UTC overflows datetime.
     if not _MIN_TS <= parsed < _MAX_TS:
         raise FieldError("Timestamp is outside 1900–2200.")
-    return parsed
+    return parsed.astimezone(UTC)
 
 
 def day(value: Any) -> date:

@@ -94,12 +94,26 @@ def parse_body(body: bytes) -> list[Any]:
 # ---------------------------------------------------------------------------- validation
 
 
+def _codes(raw_rows: list[Any], name: str, max_length: int | None = None) -> set[str]:
+    """The usable codes sent in field ``name``. Anything else (numbers, lists, objects: not even
+    hashable) is left to the row's own validation; a NUL byte cannot be sent to PostgreSQL and
+    no stored code contains one, so such a code is simply unknown."""
+    return {
+        code
+        for raw in raw_rows
+        if isinstance(raw, dict)
+        and isinstance(code := raw.get(name), str)
+        and code
+        and "\x00" not in code
+        and (max_length is None or len(code) <= max_length)
+    }
+
+
 def _resolve_references(spec: EntitySpec, user: AbstractBaseUser, raw_rows: list[Any]) -> dict[str, dict[str, RefRow]]:
     """One query per reference: code -> {id, extra...} for the codes that exist and are in scope."""
     resolved: dict[str, dict[str, RefRow]] = {}
     for ref in spec.references:
-        codes = {r.get(ref.name) for r in raw_rows if isinstance(r, dict)}
-        codes = {c for c in codes if isinstance(c, str) and c}
+        codes = _codes(raw_rows, ref.name, ref.max_length)
         if not codes:
             resolved[ref.name] = {}
             continue
@@ -115,7 +129,7 @@ def validate_rows(spec: EntitySpec, user: AbstractBaseUser, raw_rows: list[Any])
     allowed = spec.field_names
     resolved = _resolve_references(spec, user, raw_rows)
     batch_keys: dict[tuple[Any, ...], int] = {}
-    self_keys = {r.get(spec.natural_key[0]) for r in raw_rows if isinstance(r, dict)} if spec.natural_key else set()
+    self_keys = _codes(raw_rows, spec.natural_key[0]) if spec.natural_key else set()
     rows: list[dict[str, Any]] = []
     extras: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -215,7 +229,9 @@ def _insert_postgresql(spec: EntitySpec, rows: list[dict[str, Any]]) -> list[int
     stage = _quote(f"stage_{spec.name}")
     with connection.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {col_list} FROM {table} WITH NO DATA")
-        with cur.cursor.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:
+        # The raw psycopg cursor bypasses Django's error translation: wrap it, so a value the
+        # column refuses is a django.db.DataError (a 400 in write_batch), not a 500.
+        with connection.wrap_database_errors, cur.cursor.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[c] for c in cols])
         cur.execute(

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from core.api.ingest import IngestViewSet, ingest_schema
-from core.api.schema import READ_ERROR_RESPONSES
 from portfolios import filters, selectors
 from portfolios import ingest as specs
 from portfolios.api import serializers as s
@@ -17,10 +16,8 @@ from portfolios.models import FactorReturn, Instrument, MarketEvent, MarketTrade
 
 def _schema(spec: Any, label: str) -> Any:
     return extend_schema_view(
-        list=extend_schema(summary=f"List {label}", responses={200: None, **READ_ERROR_RESPONSES}),
-        retrieve=extend_schema(
-            summary=f"Read one of {label}", responses={200: None, 404: None, **READ_ERROR_RESPONSES}
-        ),
+        list=extend_schema(summary=f"List {label}"),
+        retrieve=extend_schema(summary=f"Read one of {label}"),
         create=ingest_schema(spec),
     )
 

@@ -1,0 +1,472 @@
+"""Ingestion benchmark: trades per second through ``POST /api/v1/trades`` against raw COPY.
+
+    python -m bench.ingest [--batches N] [--rows 10000] [--workers K] [--profile]
+
+1. Recreate the ``vigil_bench`` database, migrate it, and create the reference data directly
+   (a desk, owners, accounts, instruments, an ``oms_client`` user and its API key).
+2. Generate N batches of realistic trades (unique trade ids, µs UTC timestamps, prices,
+   quantities, accounts, instruments, some internal crosses) and serialise them to JSON
+   before any clock starts.
+3. API: a real gunicorn server on loopback (K workers) receives the batches from K
+   keep-alive connections; every answer must be 201 with every row created.
+4. Raw: the same rows (as typed Python values, ids already resolved) go through psycopg
+   ``COPY`` into a bare table with the same column types and no index or constraint, one
+   transaction per batch, from K connections too.
+5. Both rates, their ratio and batch latencies are printed and written to the "ingest"
+   section of ``docs/benchmarks.md``.
+
+``--profile`` instead runs the server-side path of one batch in-process under cProfile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import requests
+
+from bench import common
+
+SECTION = "ingest"
+RAW_TABLE = "bench_raw_trade"
+ENDPOINT = "/api/v1/trades"
+VENUES = ("XNYS", "XNAS", "ARCX", "BATS", "IEXG", "XLON", "XETR")
+BROKERS = ("GSCO", "MSCO", "JPMS", "CITI", "UBSS", "")
+# Columns of the trade table in the order the pipeline COPYs them (portfolios.ingest.TRADES).
+RAW_COLUMNS = (
+    "trade_id",
+    "side",
+    "price",
+    "quantity",
+    "venue",
+    "broker",
+    "commission",
+    "ts",
+    "account_id",
+    "instrument_id",
+    "order_id",
+    "counterparty_account_id",
+)
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Reference data the trades point at: code -> database id."""
+
+    accounts: dict[str, int]
+    instruments: dict[str, int]
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Measurement:
+    rows: int
+    seconds: float
+    latencies_s: list[float]
+
+    @property
+    def rows_per_s(self) -> float:
+        return common.rate(self.rows, self.seconds)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies_s) * 1000
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.latencies_s) * 1000
+
+
+# ---------------------------------------------------------------------------- set-up
+
+
+def django_setup(url: str) -> None:
+    """Point this process's Django at the benchmark database (before anything imports models)."""
+    os.environ.update(common.django_env(url))
+    import django
+
+    django.setup()
+
+
+def universe_create(*, accounts: int = 100, instruments: int = 500) -> Universe:
+    """The desk, owners, accounts and instruments the trades use, and an OMS client's API key."""
+    from django.contrib.auth.models import Group, User
+
+    from core.roles import Role
+    from core.services import api_key_create
+    from portfolios.models import Account, BeneficialOwner, Desk, Instrument
+
+    desk = Desk.objects.create(code="BENCH", name="Benchmark desk")
+    user = User.objects.create_user(username="bench_oms", password=None)
+    user.groups.add(Group.objects.get(name=Role.OMS_CLIENT.value))
+    desk.members.add(user)
+    owners = BeneficialOwner.objects.bulk_create(
+        [BeneficialOwner(code=f"BO{i:04d}", name=f"Owner {i}") for i in range(max(1, accounts // 2))]
+    )
+    account_objs = Account.objects.bulk_create(
+        [
+            Account(code=f"ACC{i:04d}", name=f"Account {i}", kind="client", owner=owners[i % len(owners)], desk=desk)
+            for i in range(accounts)
+        ]
+    )
+    instrument_objs = Instrument.objects.bulk_create(
+        [Instrument(symbol=f"SYM{i:04d}", name=f"Company {i}", kind="equity", country="US") for i in range(instruments)]
+    )
+    _, raw_key = api_key_create(user=user, name="benchmark", expires_in_days=1)
+    return Universe(
+        accounts={a.code: a.pk for a in account_objs},
+        instruments={i.symbol: i.pk for i in instrument_objs},
+        api_key=raw_key,
+    )
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def trades_generate(
+    *, batches: int, rows: int, universe: Universe, seed: int = 20240304, prefix: str = "BT"
+) -> list[list[dict[str, Any]]]:
+    """``batches`` lists of ``rows`` trade rows as an OMS would send them (JSON-ready values).
+
+    Prices have 2–4 decimals, quantities are whole or fractional shares, timestamps advance by
+    a random number of microseconds, and about 5% of trades are internal crosses with a
+    counterparty account.
+    """
+    rng = random.Random(seed)
+    accounts = sorted(universe.accounts)
+    symbols = sorted(universe.instruments)
+    ts = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
+    out: list[list[dict[str, Any]]] = []
+    for b in range(batches):
+        batch: list[dict[str, Any]] = []
+        for i in range(rows):
+            ts += timedelta(microseconds=rng.randint(1, 20_000))
+            quantity: int | float = rng.randint(1, 5000) if rng.random() < 0.9 else round(rng.uniform(0.1, 50), 3)
+            account = rng.choice(accounts)
+            row: dict[str, Any] = {
+                "trade_id": f"{prefix}{b:05d}-{i:06d}",
+                "account": account,
+                "instrument": rng.choice(symbols),
+                "side": rng.choice(("buy", "sell")),
+                "price": round(rng.uniform(5, 500), rng.choice((2, 2, 2, 4))),
+                "quantity": quantity,
+                "venue": rng.choice(VENUES),
+                "broker": rng.choice(BROKERS),
+                "commission": round(float(quantity) * 0.0035, 4),
+                "ts": ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+            if rng.random() < 0.05:
+                row["counterparty_account"] = rng.choice([a for a in accounts[:10] if a != account])
+            batch.append(row)
+        out.append(batch)
+    return out
+
+
+def bodies_serialise(batches: list[list[dict[str, Any]]]) -> list[bytes]:
+    return [orjson.dumps({"rows": batch}) for batch in batches]
+
+
+def _decimal(value: float | int) -> Decimal:
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def raw_tuples(batches: list[list[dict[str, Any]]], universe: Universe) -> list[list[tuple[Any, ...]]]:
+    """The same rows as typed Python values in :data:`RAW_COLUMNS` order, ids resolved."""
+    acc, ins = universe.accounts, universe.instruments
+    return [
+        [
+            (
+                r["trade_id"],
+                r["side"],
+                _decimal(r["price"]),
+                _decimal(r["quantity"]),
+                r["venue"],
+                r["broker"],
+                _decimal(r["commission"]),
+                datetime.fromisoformat(r["ts"]),
+                acc[r["account"]],
+                ins[r["instrument"]],
+                None,
+                acc[r["counterparty_account"]] if "counterparty_account" in r else None,
+            )
+            for r in batch
+        ]
+        for batch in batches
+    ]
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def _run_concurrently(items: int, concurrency: int, make_worker: Callable[[], Callable[[int], None]]) -> float:
+    """Process item indexes 0..items-1 with ``concurrency`` threads; return the wall time (s).
+
+    Each thread gets its own worker (its own connection), built before the clock starts.
+    """
+    next_item = iter(range(items))
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    workers = [make_worker() for _ in range(concurrency)]
+    start = threading.Barrier(concurrency + 1)
+
+    def loop(work: Callable[[int], None]) -> None:
+        start.wait()
+        while not errors:
+            with lock:
+                index = next(next_item, None)
+            if index is None:
+                return
+            try:
+                work(index)
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def api_measure(*, base_url: str, api_key: str, bodies: list[bytes], rows: int, concurrency: int) -> Measurement:
+    """POST every body over keep-alive connections; every answer must be 201 with all rows created."""
+    url = base_url + ENDPOINT
+    headers = {"Authorization": f"Api-Key {api_key}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+
+    def make_worker() -> Callable[[int], None]:
+        session = requests.Session()
+
+        def work(index: int) -> None:
+            began = time.perf_counter()
+            response = session.post(url, data=bodies[index], headers=headers, timeout=300)
+            latencies.append(time.perf_counter() - began)
+            if response.status_code != 201:
+                raise RuntimeError(f"batch {index}: HTTP {response.status_code}: {response.text[:2000]}")
+            created = response.json()["created"]
+            if created != rows:
+                raise RuntimeError(f"batch {index}: {created} of {rows} rows created")
+
+        return work
+
+    seconds = _run_concurrently(len(bodies), concurrency, make_worker)
+    return Measurement(rows=rows * len(bodies), seconds=seconds, latencies_s=latencies)
+
+
+def raw_table_create(url: str) -> None:
+    """A bare copy of the trade table's columns: same types, no index, no constraint."""
+    cols = ", ".join(RAW_COLUMNS)
+    with psycopg.connect(url) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        conn.execute(f"CREATE TABLE {RAW_TABLE} AS SELECT {cols} FROM portfolios_trade WITH NO DATA")
+
+
+def raw_measure(*, url: str, batches: list[list[tuple[Any, ...]]], concurrency: int) -> Measurement:
+    """COPY each batch in its own transaction, from ``concurrency`` connections."""
+    statement = f"COPY {RAW_TABLE} ({', '.join(RAW_COLUMNS)}) FROM STDIN"
+    latencies: list[float] = []
+    connections: list[psycopg.Connection[Any]] = []
+
+    def make_worker() -> Callable[[int], None]:
+        conn = psycopg.connect(url)
+        connections.append(conn)
+
+        def work(index: int) -> None:
+            began = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                for row in batches[index]:
+                    copy.write_row(row)
+            latencies.append(time.perf_counter() - began)
+
+        return work
+
+    try:
+        seconds = _run_concurrently(len(batches), concurrency, make_worker)
+    finally:
+        for conn in connections:
+            conn.close()
+    return Measurement(rows=sum(len(b) for b in batches), seconds=seconds, latencies_s=latencies)
+
+
+def count_rows(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+# ---------------------------------------------------------------------------- profiling
+
+
+def profile_one_batch(body: bytes, *, top: int = 30) -> None:
+    """Run the server-side path of one batch in-process under cProfile and print the hot spots.
+
+    The body goes through the same entry point as the view (``ingest_request``), so JSON
+    parsing, validation, reference resolution, COPY, INSERT and audit are all included.
+    """
+    import cProfile
+    import pstats
+
+    from django.contrib.auth.models import User
+
+    from core.ingest.pipeline import ingest_request
+    from portfolios.ingest import TRADES
+
+    user = User.objects.get(username="bench_oms")
+    profiler = cProfile.Profile()
+    began = time.perf_counter()
+    profiler.enable()
+    status, _, _ = ingest_request(spec=TRADES, user=user, body=body, endpoint=ENDPOINT, idempotency_key=None)
+    profiler.disable()
+    print(f"in-process: HTTP {status}, {time.perf_counter() - began:.3f} s under the profiler")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def report_markdown(
+    *, api: Measurement, raw: Measurement, batches: int, rows: int, workers: int, machine: common.Machine
+) -> str:
+    ratio = api.rows_per_s / raw.rows_per_s
+    verdict = "met" if ratio >= 0.5 else "**not met**"
+    return f"""## Ingestion
+
+Measured {common.now_utc()} by `python -m bench.ingest --batches {batches} --rows {rows} --workers {workers}`.
+Machine: {machine.as_markdown()}
+
+| path | rows | seconds | rows/s | batch p50 | batch max |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| API: `POST {ENDPOINT}` over HTTP | {api.rows:,} | {api.seconds:.2f} | **{api.rows_per_s:,.0f}** | {api.p50_ms:.0f} ms | {api.max_ms:.0f} ms |
+| raw psycopg `COPY` into a bare table | {raw.rows:,} | {raw.seconds:.2f} | **{raw.rows_per_s:,.0f}** | {raw.p50_ms:.0f} ms | {raw.max_ms:.0f} ms |
+
+**API / raw = {ratio:.2f}** (target ≥ 0.50: {verdict}).
+
+How it is measured:
+
+- {batches} batches of {rows:,} realistic trades (unique trade ids, µs UTC timestamps, prices
+  with 2–4 decimals, whole and fractional quantities, {_universe_text()}, ~5% internal
+  crosses), serialised to JSON before the clock starts.
+- API: gunicorn (`config.wsgi`, base settings, `DEBUG=false`) on 127.0.0.1 with {workers} `gthread`
+  worker(s), one thread each; {workers} client connection(s) kept alive post the batches. Every
+  answer must be 201 with every row created, and the table count is checked afterwards. The
+  API path includes JSON parsing, validation of every field, reference resolution with desk
+  scoping, COPY into a staging table, `INSERT … ON CONFLICT DO NOTHING` into the indexed,
+  constrained trade table, the audit event and the commit.
+- Raw: the same rows as typed Python values (ids already resolved) through psycopg 3
+  `COPY … FROM STDIN` (`write_row`) into a table with the same column types and no index or
+  constraint, one transaction per batch, from {workers} connection(s).
+- Worker count: the machine has {machine.cores} cores shared by gunicorn, PostgreSQL and the
+  client. With {workers} workers one batch is validated in Python while another is written by
+  PostgreSQL, which keeps both cores busy; more workers than cores only adds contention.
+"""
+
+
+def _universe_text() -> str:
+    return "100 accounts, 500 instruments"
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=20, help="batches to send (default 20)")
+    parser.add_argument("--rows", type=int, default=10_000, help="rows per batch (default 10,000)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn workers = client connections = COPY connections (default 2)"
+    )
+    parser.add_argument("--database", default="vigil_bench", help="benchmark database, recreated (default vigil_bench)")
+    parser.add_argument("--docs", type=Path, default=common.DOCS_PATH, help="where to write the section")
+    parser.add_argument("--no-docs", action="store_true", help="print only, do not write docs/benchmarks.md")
+    parser.add_argument("--keep-database", action="store_true", help="leave the benchmark database behind")
+    parser.add_argument("--profile", action="store_true", help="profile one batch in-process instead")
+    args = parser.parse_args(argv)
+    if args.batches < 1 or args.rows < 1 or args.workers < 1:
+        parser.error("--batches, --rows and --workers must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    url = common.database_url(args.database)
+    print(f"setting up {args.database} ...", flush=True)
+    common.database_recreate(url)
+    try:
+        env = common.django_env(url)
+        common.manage("migrate", "--noinput", env=env)
+        django_setup(url)
+        universe = universe_create()
+        batches = trades_generate(batches=args.batches, rows=args.rows, universe=universe)
+        bodies = bodies_serialise(batches)
+        if args.profile:
+            profile_one_batch(bodies[0])
+            return 0
+        raw_rows = raw_tuples(batches, universe)
+        machine = common.machine_info(url)
+        # Warm-up batches (not timed, not counted): the first request of each worker imports
+        # and connects; the first COPY of each connection plans.
+        warm = bodies_serialise(
+            trades_generate(batches=args.workers, rows=100, universe=universe, seed=1, prefix="WARM")
+        )
+        log_path = common.REPO_ROOT / "var" / "bench-gunicorn.log"
+        print(f"API: {args.batches} × {args.rows:,} rows, {args.workers} worker(s) ...", flush=True)
+        with common.gunicorn_serve(env=env, workers=args.workers, log_path=log_path) as base_url:
+            api_measure(base_url=base_url, api_key=universe.api_key, bodies=warm, rows=100, concurrency=args.workers)
+            api = api_measure(
+                base_url=base_url, api_key=universe.api_key, bodies=bodies, rows=args.rows, concurrency=args.workers
+            )
+        stored = count_rows(url, "portfolios_trade") - 100 * args.workers
+        if stored != api.rows:
+            raise RuntimeError(f"the trade table holds {stored} benchmark rows, expected {api.rows}")
+        print("raw COPY ...", flush=True)
+        raw_table_create(url)
+        raw_measure(url=url, batches=[b[:100] for b in raw_rows[: args.workers]], concurrency=args.workers)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"TRUNCATE {RAW_TABLE}")
+        raw = raw_measure(url=url, batches=raw_rows, concurrency=args.workers)
+        if count_rows(url, RAW_TABLE) != raw.rows:
+            raise RuntimeError("the raw table does not hold every row")
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep_database:
+            common.database_drop(url)
+
+    ratio = api.rows_per_s / raw.rows_per_s
+    print(
+        f"API {api.rows_per_s:,.0f} rows/s (p50 {api.p50_ms:.0f} ms, max {api.max_ms:.0f} ms per batch); "
+        f"raw COPY {raw.rows_per_s:,.0f} rows/s (p50 {raw.p50_ms:.0f} ms); API/raw = {ratio:.2f} "
+        f"(target ≥ 0.50: {'met' if ratio >= 0.5 else 'NOT met'})"
+    )
+    if not args.no_docs:
+        markdown = report_markdown(
+            api=api, raw=raw, batches=args.batches, rows=args.rows, workers=args.workers, machine=machine
+        )
+        common.section_write(name=SECTION, body=markdown, path=args.docs)
+        print(f"wrote section '{SECTION}' of {args.docs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

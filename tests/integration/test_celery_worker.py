@@ -1,0 +1,135 @@
+"""Given a real Celery worker process on Redis and PostgreSQL, when a calculation run is queued,
+then the worker picks it up and the run goes from queued to succeeded with its results stored."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from config.celery import app as celery_app
+from core.models import CalculationRun
+from core.services import calculation_run_create
+from portfolios.models import Position
+from portfolios.tasks import positions_snapshot_task
+from tests.factories import AccountFactory, InstrumentFactory, PortfolioFactory, PositionFactory, TradeFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def broker():
+    """A clean Redis database as broker, with the in-test Celery app sending to it (not eager)."""
+    client = redis.Redis.from_url(BROKER_URL)
+    client.flushdb()
+    saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
+    celery_app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
+    _reset_producer_pool()
+    yield BROKER_URL
+    celery_app.conf.update(saved)
+    _reset_producer_pool()
+    client.flushdb()
+
+
+def _reset_producer_pool() -> None:
+    """Drop pooled broker connections so the next send uses the current broker_url."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+
+
+def _worker_env(broker_url: str) -> dict[str, str]:
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        CELERY_BROKER_URL=broker_url,
+        DEBUG="false",
+        SECRET_KEY="integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    )
+    return env
+
+
+@pytest.fixture
+def start_worker(broker):
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,risk,surveillance,tca",
+             "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=_worker_env(broker),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_for(run: CalculationRun, timeout_s: float) -> CalculationRun:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.is_finished:
+            return run
+        time.sleep(0.2)
+    return run
+
+
+def test_worker_runs_a_queued_snapshot_to_success(transactional_db, start_worker):
+    # Given a portfolio with an opening position and one fill after it
+    portfolio = PortfolioFactory(code="INT-PF")
+    account = AccountFactory(code="INT-ACC", portfolio=portfolio, desk=portfolio.desk)
+    aapl = InstrumentFactory(symbol="INT-AAPL")
+    PositionFactory(portfolio=portfolio, instrument=aapl, as_of=date(2022, 12, 27), quantity=Decimal("100"))
+    TradeFactory(account=account, instrument=aapl, side="sell", quantity=Decimal("30"),
+                 ts=datetime(2022, 12, 28, 15, 0, tzinfo=UTC))
+
+    # When a snapshot run is queued (dispatched to Redis on commit) before any worker exists
+    run = calculation_run_create(
+        kind="positions.snapshot",
+        task=positions_snapshot_task,
+        parameters={"portfolio_id": portfolio.pk, "as_of": "2022-12-28"},
+        user=None,
+    )
+    run.refresh_from_db()
+    assert run.status == CalculationRun.Status.QUEUED
+
+    # ... and a real worker process starts
+    worker = start_worker()
+    run = _wait_for(run, timeout_s=90)
+    if not run.is_finished:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=10)[0].decode(errors="replace")
+        pytest.fail(f"run did not finish; status={run.status}\nworker output:\n{output[-4000:]}")
+
+    # Then it succeeded, with progress 100 and the snapshot written by the worker
+    assert run.status == CalculationRun.Status.SUCCEEDED, run.error
+    assert run.progress == 100
+    assert run.started_at is not None and run.finished_at is not None
+    assert run.result["positions"] == 1
+    snap = Position.objects.get(portfolio=portfolio, kind=Position.Kind.SNAPSHOT, as_of=date(2022, 12, 28))
+    assert snap.quantity == Decimal("70")
