@@ -79,6 +79,9 @@ class CalculationRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="calculation_runs"
     )
     task_id = models.CharField(max_length=64, blank=True)
+    # What to send again if the broker lost the message (see ``manage.py runs_requeue``).
+    task_name = models.CharField(max_length=200, blank=True)
+    queue = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import Task
+from celery import Task, current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
@@ -91,11 +91,29 @@ def calculation_run_create(
     Dispatching after commit means a worker never picks up a run id it cannot see yet.
     """
     with transaction.atomic():
-        run = CalculationRun.objects.create(kind=kind, parameters=parameters, user=user)
+        run = CalculationRun.objects.create(
+            kind=kind, parameters=parameters, user=user, task_name=task.name, queue=queue or ""
+        )
         audit_record(action="run.queue", actor=user, obj=run, parameters=parameters)
-        options: dict[str, Any] = {"queue": queue} if queue else {}
-        transaction.on_commit(lambda: task.apply_async(args=[run.pk], **options))
+        transaction.on_commit(lambda: run_dispatch(run=run))
     return run
+
+
+def run_dispatch(*, run: CalculationRun) -> None:
+    """Send the run's task to the broker (again). Safe to repeat: a finished run is skipped
+    by the task itself (``run_start``)."""
+    options: dict[str, Any] = {"queue": run.queue} if run.queue else {}
+    current_app.tasks[run.task_name].apply_async(args=[run.pk], **options)
+
+
+def runs_requeue(*, older_than: timedelta) -> int:
+    """Dispatch again every run still queued after ``older_than`` (its message was lost, e.g.
+    the broker restarted without persistence). Returns how many were sent."""
+    cutoff = timezone.now() - older_than
+    runs = list(CalculationRun.objects.filter(status=CalculationRun.Status.QUEUED, created_at__lt=cutoff))
+    for run in runs:
+        run_dispatch(run=run)
+    return len(runs)
 
 
 def calculation_run_get(*, run_id: int) -> CalculationRun:

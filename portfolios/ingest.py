@@ -365,19 +365,18 @@ def _check_batch_parents(batch: Batch) -> None:
     Those parents are only resolved once inserted, so the rows are checked here, still inside
     the batch's transaction: a mismatch fails the whole batch like any other invalid row.
     """
-    pending = {row["client_order_id"]: i for i, extra in enumerate(batch.extras) if "parent__pending" in extra
-               for row in [batch.rows[i]]}
-    if not pending:
+    if not any(row["parent_id"] is not None for row in batch.rows):
         return
-    children = Order.objects.filter(client_order_id__in=pending, parent__isnull=False).values_list(
+    index = {row["client_order_id"]: i for i, row in enumerate(batch.rows)}
+    children = Order.objects.filter(id__in=batch.created_ids, parent__isnull=False).values_list(
         "client_order_id", "side", "instrument_id", "parent__side", "parent__instrument_id"
     )
     errors = []
     for code, side, instrument_id, parent_side, parent_instrument_id in children:
         if instrument_id != parent_instrument_id:
-            errors.append({"index": pending[code], "errors": {"parent": ["Parent order is for another instrument."]}})
+            errors.append({"index": index[code], "errors": {"parent": ["Parent order is for another instrument."]}})
         elif side != parent_side:
-            errors.append({"index": pending[code], "errors": {"parent": ["Parent order is on the other side."]}})
+            errors.append({"index": index[code], "errors": {"parent": ["Parent order is on the other side."]}})
     if errors:
         errors.sort(key=lambda e: e["index"])
         raise ValidationFailed(

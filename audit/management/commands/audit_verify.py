@@ -40,8 +40,7 @@ class Command(BaseCommand):
         checked, broken = audit_chain_verify()
         if broken is not None:
             raise CommandError(
-                f"Audit chain BROKEN at event #{broken.event_id}: {broken.reason}. "
-                f"{checked} row(s) before it verified."
+                f"Audit chain BROKEN at event #{broken.event_id}: {broken.reason}. {checked} row(s) before it verified."
             )
         if expected is not None:
             event_id, digest = expected

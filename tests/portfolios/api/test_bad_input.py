@@ -6,6 +6,7 @@ A fuzz test then throws random JSON values at every field of the trades endpoint
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -78,7 +79,14 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
     "price-too-many-decimals": ("trades", [trade_row(price="1.123456789")], 400, "price", "8 decimal places"),
     "quantity-too-many-decimals": ("trades", [trade_row(quantity=0.1234567)], 400, "quantity", "6 decimal"),
     "price-overflows-numeric": ("trades", [trade_row(price="1e12")], 400, "price", "less than"),
-    "price-huge-integer": ("trades", [trade_row(price=10**30)], 400, "price", "less than"),
+    "price-huge-integer": (
+        "trades",
+        _raw('{"rows": [{"trade_id": "T1", "account": "ACC1", "instrument": "AAPL", "side": "buy", "quantity": 1, '
+             '"ts": "2022-12-28T14:31:00Z", "price": 1000000000000000000000000000000}]}'),
+        400,
+        "price",
+        "less than",
+    ),
     "price-huge-digit-string": ("trades", [trade_row(price="9" * 5000)], 400, "price", "less than"),
     "commission-overflows": ("trades", [trade_row(commission="1e20")], 400, "commission", "less than"),
     "price-true": ("trades", [trade_row(price=True)], 400, "price", "number"),
@@ -157,7 +165,7 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
     "trade-id-too-long": ("trades", [trade_row(trade_id="T" * 65)], 400, "trade_id", "At most 64"),
     "venue-too-long": ("trades", [trade_row(venue="V" * 33)], 400, "venue", "At most 32"),
     "trade-id-blank": ("trades", [trade_row(trade_id="  ")], 400, "trade_id", "blank"),
-    "trade-id-with-space": ("trades", [trade_row(trade_id="T 1")], 400, "trade_id", "Must match"),
+    "trade-id-with-space": ("trades", [trade_row(trade_id="T 1")], 400, "trade_id", "no spaces"),
     "venue-with-nul": ("trades", [trade_row(venue="X\x00")], 400, "venue", "NUL"),
     "desk-code-longer-than-column": ("desks", [{"code": "D" * 33, "name": "x"}], 400, "code", "At most 32"),
     "factor-longer-than-column": (
@@ -385,7 +393,9 @@ def test_fuzz_trades_endpoint_never_answers_5xx(oms, world, overrides, drop):
     for name in drop:
         row.pop(name, None)
 
-    response = post_rows(oms, "trades", [row, row if overrides.get("extra") else trade_row(trade_id="OK")])
+    rows = [row, trade_row(trade_id="OK")]
+    # The standard library writes integers of any size (orjson stops at 64 bits).
+    response = post_rows(oms, "trades", None, body=json.dumps({"rows": rows}).encode())
 
     assert response.status_code < 500, (row, response.content)
     assert set(response.json()) == ({"error"} if response.status_code >= 400 else set(response.json()))

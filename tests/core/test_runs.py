@@ -1,0 +1,100 @@
+"""CalculationRun life cycle: queued → running → succeeded/failed, idempotent redelivery, requeue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from audit.models import AuditEvent
+from core.models import CalculationRun
+from core.services import calculation_run_create, run_execute
+from portfolios.models import Position
+from portfolios.tasks import positions_snapshot_task
+from tests.factories import AccountFactory, InstrumentFactory, PortfolioFactory, PositionFactory, TradeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_failing_body_ends_as_failed_run_with_its_error():
+    run = CalculationRun.objects.create(kind="test.fail")
+
+    def body(run, report):
+        report(40, "half way")
+        raise ValueError("no prices for the portfolio")
+
+    run_execute(run_id=run.pk, task_id="t1", body=body)
+    run.refresh_from_db()
+    assert run.status == CalculationRun.Status.FAILED
+    assert run.error == "ValueError: no prices for the portfolio"
+    assert run.progress == 40 and run.finished_at is not None
+    assert AuditEvent.objects.filter(action="run.fail", object_id=str(run.pk)).exists()
+
+
+def test_redelivered_task_of_a_finished_run_does_nothing():
+    run = CalculationRun.objects.create(kind="test.once")
+    calls: list[int] = []
+
+    def body(run, report):
+        calls.append(run.pk)
+        return {"ok": True}
+
+    run_execute(run_id=run.pk, task_id="t1", body=body)
+    again = run_execute(run_id=run.pk, task_id="t2", body=body)
+    assert again is None
+    assert calls == [run.pk]
+    run.refresh_from_db()
+    assert run.attempts == 1 and run.task_id == "t1"
+
+
+def _book():
+    portfolio = PortfolioFactory()
+    account = AccountFactory(portfolio=portfolio, desk=portfolio.desk)
+    inst = InstrumentFactory()
+    PositionFactory(portfolio=portfolio, instrument=inst, as_of=date(2022, 12, 27), quantity=Decimal("10"))
+    TradeFactory(
+        account=account, instrument=inst, side="buy", quantity=Decimal("5"), ts=datetime(2022, 12, 28, 15, tzinfo=UTC)
+    )
+    return portfolio
+
+
+def test_snapshot_run_in_process_succeeds_and_writes_positions(django_capture_on_commit_callbacks):
+    portfolio = _book()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = calculation_run_create(
+            kind="positions.snapshot",
+            task=positions_snapshot_task,
+            parameters={"portfolio_id": portfolio.pk, "as_of": "2022-12-28"},
+            user=None,
+        )
+    run.refresh_from_db()
+    assert run.status == CalculationRun.Status.SUCCEEDED, run.error
+    assert run.task_name == "portfolios.tasks.positions_snapshot"
+    assert Position.objects.get(portfolio=portfolio, kind="snapshot").quantity == Decimal("15")
+
+
+def test_requeue_sends_old_queued_runs_again(django_capture_on_commit_callbacks):
+    portfolio = _book()
+    # Given a run whose broker message was lost (never dispatched: on_commit callbacks dropped)
+    with django_capture_on_commit_callbacks(execute=False):
+        run = calculation_run_create(
+            kind="positions.snapshot",
+            task=positions_snapshot_task,
+            parameters={"portfolio_id": portfolio.pk, "as_of": "2022-12-28"},
+            user=None,
+        )
+    CalculationRun.objects.filter(pk=run.pk).update(created_at=datetime.now(tz=UTC) - timedelta(minutes=30))
+    # When the operator re-queues
+    call_command("runs_requeue", "--older-than-minutes", "10")
+    # Then it ran
+    run.refresh_from_db()
+    assert run.status == CalculationRun.Status.SUCCEEDED
+
+
+def test_requeue_rejects_nonsense_age():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("runs_requeue", "--older-than-minutes", "0")
