@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
@@ -54,7 +54,7 @@ def _cell(column: str, value: Any) -> str:
     if column in _JSON_COLUMNS:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     if column == "occurred_at":
-        return value.isoformat(timespec="microseconds")
+        return str(value.isoformat(timespec="microseconds"))
     text = str(value)
     if column in _TEXT_COLUMNS and text.startswith(_FORMULA_START):
         # OWASP's advice against CSV injection: a leading apostrophe makes it plain text. The
@@ -69,7 +69,7 @@ def audit_events_csv(events: QuerySet[AuditEvent] | Iterable[AuditEvent]) -> Ite
     JSON columns hold compact JSON with sorted keys; times are ISO 8601 UTC with microseconds.
     """
     writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+    yield cast(str, writer.writerow(CSV_COLUMNS))
     rows = events.iterator(chunk_size=CHUNK_ROWS) if isinstance(events, QuerySet) else events
     for event in rows:
-        yield writer.writerow([_cell(column, getattr(event, column)) for column in CSV_COLUMNS])
+        yield cast(str, writer.writerow([_cell(column, getattr(event, column)) for column in CSV_COLUMNS]))

@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 _DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
 
 
-class AuditEventFilterSet(df.FilterSet):
+class AuditEventFilterSet(df.FilterSet):  # type: ignore[misc]
     """Filters by who (actor name), what (action), which object, when, and which request."""
 
     actor = df.CharFilter(

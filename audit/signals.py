@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model, user_logged_in, user_logged_out, user_login_failed
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from audit.services import audit_record
@@ -24,7 +24,7 @@ def _attempted_username(credentials: dict[str, Any]) -> str:
     return str(credentials.get(field) or credentials.get("username") or "")[:_USERNAME_MAX]
 
 
-def login_recorded(sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any) -> None:
+def login_recorded(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     audit_record(action="auth.login", actor=user, obj=user)
 
 
@@ -54,7 +54,7 @@ def login_failure_recorded(
     )
 
 
-def logout_recorded(sender: Any, request: HttpRequest | None, user: AbstractBaseUser | None, **kwargs: Any) -> None:
+def logout_recorded(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
     # Django also signals a logout of a session that was never logged in (user None): nothing to record.
     if user is not None:
         audit_record(action="auth.logout", actor=user, obj=user)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
@@ -148,7 +148,7 @@ class AuditEventExportView(AreaRequiredMixin, View):
 
     area = Area.AUDIT
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest) -> HttpResponseBase:
         filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list())
         if not filterset.is_valid():
             errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in filterset.errors.items())

@@ -49,11 +49,6 @@ def database_url(name: str, *, server_url: str | None = None) -> str:
     return urlunsplit((base.scheme, base.netloc, f"/{name}", "", ""))
 
 
-def _conninfo(url: str) -> str:
-    # psycopg accepts postgresql:// and postgres:// URLs alike.
-    return url
-
-
 def database_recreate(url: str) -> None:
     """Drop (force-disconnecting its sessions) and create the database named by ``url``.
 
@@ -64,7 +59,7 @@ def database_recreate(url: str) -> None:
     if "bench" not in name or not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"Refusing to recreate database {name!r}: benchmark databases contain 'bench'.")
     admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -75,7 +70,7 @@ def database_drop(url: str) -> None:
     if "bench" not in name or not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"Refusing to drop database {name!r}: benchmark databases contain 'bench'.")
     admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -126,11 +121,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gunicorn: where it answers and its master's process id."""
+
+    base_url: str
+    pid: int
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.pid)
+
+
 @contextmanager
 def gunicorn_serve(
     *, env: Mapping[str, str], workers: int, log_path: Path, threads: int = 1, ready_path: str = "/"
-) -> Iterator[str]:
-    """Run ``gunicorn config.wsgi`` on loopback and yield its base URL; always stop it.
+) -> Iterator[Server]:
+    """Run ``gunicorn config.wsgi`` on loopback and yield it once it answers; always stop it.
 
     The ``gthread`` worker is used because it keeps connections alive (the ``sync`` worker
     closes every connection, which would add a TCP handshake per batch). The server's output
@@ -169,7 +175,7 @@ def gunicorn_serve(
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_answering(proc, base_url + ready_path, log_path)
-            yield base_url
+            yield Server(base_url=base_url, pid=proc.pid)
         finally:
             _stop(proc)
 
@@ -198,6 +204,47 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(pgid, signal.SIGKILL)
         proc.wait(timeout=5)
+
+
+# ---------------------------------------------------------------------------- CPU accounting
+# Wall-clock rates move with whatever else runs on the machine; CPU time per batch moves much
+# less, so benchmarks report both. Linux /proc only; elsewhere these return None / [].
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (gunicorn's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds used so far by ``pids``; None if any cannot be read."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
+def postgres_backend_pids(url: str) -> list[int]:
+    """Server process ids of the other sessions open on the database of ``url``."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 # ---------------------------------------------------------------------------- machine facts
@@ -241,7 +288,7 @@ def _ram_gib() -> float:
 
 def machine_info(url: str) -> Machine:
     """Facts about this machine and the PostgreSQL server of ``url``."""
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(url) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return Machine(
         cpu_model=_cpu_model(),

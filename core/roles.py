@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(StrEnum):
@@ -50,7 +50,7 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[Role]:
+def user_roles(user: User | AnonymousUser) -> frozenset[Role]:
     """The user's roles, cached on the user object for the request."""
     if not user.is_authenticated:
         return frozenset()
@@ -62,7 +62,7 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[Role]:
     return cached
 
 
-def has_area(user: AbstractBaseUser | AnonymousUser, area: Area) -> bool:
+def has_area(user: User | AnonymousUser, area: Area) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:  # type: ignore[union-attr]
@@ -70,7 +70,7 @@ def has_area(user: AbstractBaseUser | AnonymousUser, area: Area) -> bool:
     return bool(user_roles(user) & AREA_ROLES[area])
 
 
-def is_read_only(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_read_only(user: User | AnonymousUser) -> bool:
     """True when every role of the user is read-only (auditors)."""
     if getattr(user, "is_superuser", False):
         return False

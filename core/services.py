@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, current_app
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,7 +27,7 @@ def _hash_secret(secret: str) -> str:
 
 
 def api_key_create(
-    *, user: AbstractBaseUser, name: str, expires_in_days: int | None = 365, actor: AbstractBaseUser | None = None
+    *, user: User, name: str, expires_in_days: int | None = 365, actor: User | None = None
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the raw ``prefix.secret`` string, shown only once."""
     if not name.strip():
@@ -67,7 +67,7 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     return key
 
 
-def api_key_revoke(*, key: ApiKey, actor: AbstractBaseUser) -> ApiKey:
+def api_key_revoke(*, key: ApiKey, actor: User) -> ApiKey:
     with transaction.atomic():
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
@@ -83,7 +83,7 @@ def calculation_run_create(
     kind: str,
     task: Task,
     parameters: dict[str, Any],
-    user: AbstractBaseUser | None,
+    user: User | None,
     queue: str | None = None,
 ) -> CalculationRun:
     """Record a queued run and dispatch ``task(run_id)`` once the transaction commits.

@@ -8,33 +8,35 @@ COPY keeps it fast. The demo users' passwords are reset on every run. See docs/d
 
 from __future__ import annotations
 
+import json
 import secrets
-import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import islice
 from time import perf_counter
 from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
-from django.contrib.auth.models import AbstractBaseUser, Group, User
+from django.contrib.auth.models import Group, User
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from audit.services import inputs_hash_of
+from audit.models import AuditEvent
+from audit.services import audit_record, inputs_hash_of
 from core.errors import ValidationFailed
 from core.ingest.pipeline import validate_rows, write_batch
 from core.roles import Role
 from core.services import api_key_create, api_key_revoke
 from portfolios import demo_catalogue as cat
-from portfolios.engine import synthetic as syn
+from portfolios.demo_intraday import intraday_load
 from portfolios.ingest import SPECS
 
 DEMO_SEED = 20221228
 CHUNK_ROWS = 10_000  # the API's batch limit; ~10 MB of row dicts per chunk at most
 API_KEY_NAME = "load_demo"
+DEMO_AUDIT_ACTION = "demo.load"
 Log = Callable[[str], None]
 
 
@@ -102,18 +104,6 @@ class DemoResult:
 # ---------------------------------------------------------------------------- plumbing
 
 
-def _rng(seed: int, *parts: object) -> np.random.Generator:
-    """An independent stream per purpose (e.g. quotes, AAPL, day): adding a name or a day never
-    changes the data generated for the others, so re-runs with other options stay no-ops."""
-    return np.random.default_rng([seed, *(zlib.crc32(str(p).encode()) for p in parts)])
-
-
-def _iso(ts_us: Iterable[int]) -> list[str]:
-    """µs since the epoch -> ISO 8601 UTC strings with microseconds, as an OMS sends them."""
-    stamps = np.asarray(list(ts_us) if not isinstance(ts_us, np.ndarray) else ts_us, dtype="datetime64[us]")
-    return [s + "Z" for s in np.datetime_as_string(stamps, unit="us").tolist()]
-
-
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
@@ -124,10 +114,10 @@ class _Loader:
     """Sends rows entity by entity through the pipeline, in chunks of at most CHUNK_ROWS,
     each chunk in its own transaction (an interrupted load resumes where it stopped)."""
 
-    def __init__(self, user: AbstractBaseUser, log: Log, result: DemoResult) -> None:
+    def __init__(self, user: User, log: Log, result: DemoResult) -> None:
         self.user, self.log, self.result = user, log, result
 
-    def send(self, entity: str, rows: Iterable[dict[str, Any]]) -> None:
+    def send(self, entity: str, rows: Iterable[dict[str, Any]], label: str = "") -> None:
         spec = SPECS[entity]
         started = perf_counter()
         received = created = 0
@@ -139,13 +129,38 @@ class _Loader:
                         batch, inputs_hash=inputs_hash_of(orjson.dumps({"rows": chunk})), idempotency_key=None
                     )
             except ValidationFailed as exc:
-                self.log(f"  {entity}: refused: {exc.message} {str(exc.extra)[:500]}")
+                self.log(f"  {entity}: refused: {exc.message} {str(exc.extra)[:1000]}")
                 raise
             received += outcome.received
             created += outcome.created
         before = self.result.counts.get(entity, (0, 0))
         self.result.counts[entity] = (before[0] + received, before[1] + created)
-        self.log(f"  {entity:<18} {received:>9,} rows {created:>9,} new  ({perf_counter() - started:.1f} s)")
+        name = f"{entity} ({label})" if label else entity
+        self.log(f"  {name:<28} {received:>9,} rows {created:>9,} new  ({perf_counter() - started:.1f} s)")
+
+
+def _options_check(*, config: DemoConfig, admin: User) -> None:
+    """Refuse to lay a demo with other options over an existing one, and record this load.
+
+    Another seed, day count or size generates other orders under the same client order ids
+    and other opening books; mixing two would leave a book nobody could explain. The options
+    of each load are kept in the audit trail (action ``demo.load``), which is where we look.
+    """
+    options = json.loads(json.dumps(asdict(config), cls=DjangoJSONEncoder))
+    previous = AuditEvent.objects.filter(action=DEMO_AUDIT_ACTION).order_by("-id").values_list("parameters", flat=True)
+    loaded = (previous.first() or {}).get("options")
+    if loaded is not None and loaded != options:
+        raise ValidationFailed(
+            "This database already holds the demo loaded with other options "
+            f"({_describe(loaded)}); run load_demo with those options, or load into an empty database.",
+            extra={"loaded": loaded, "requested": options},
+        )
+    audit_record(action=DEMO_AUDIT_ACTION, actor=admin, object_repr="demo data set", parameters={"options": options})
+
+
+def _describe(options: dict[str, Any]) -> str:
+    stocks = len(options.get("stocks") or [])
+    return f"{stocks} stocks, {options.get('days')} days, seed {options.get('seed')}"
 
 
 # ---------------------------------------------------------------------------- users
@@ -233,9 +248,7 @@ def _fama_french_rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
     """arch's Fama–French index stores YYYYMM as int64 nanoseconds (192607 -> July 1926);
     the period end is that month's last day. Values are percent; we store fractions."""
     yyyymm = frame.index.asi8
-    ends = (
-        pd.to_datetime([str(v) for v in yyyymm], format="%Y%m") + pd.offsets.MonthEnd(0)
-    ).strftime("%Y-%m-%d")
+    ends = (pd.to_datetime([str(v) for v in yyyymm], format="%Y%m") + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%d")
     for column in frame.columns:
         for end, pct in zip(ends, frame[column].tolist(), strict=True):
             yield {
@@ -258,12 +271,13 @@ def _load_market_data(config: DemoConfig, loader: _Loader) -> _Prices:
     etfs = load_factors_dataset()[list(config.etfs)]
     index = load_sp500_index()
     loader.send("instruments", cat.instrument_rows(config.stocks, config.etfs))
-    loader.send("price_bars", _bars_close_only(_since(stocks, config.history_start), config.stocks, "skfolio"))
-    loader.send("price_bars", _bars_close_only(_since(etfs, config.history_start), config.etfs, "skfolio"))
-    loader.send("price_bars", _bars_close_only(_since(index, config.history_start), ["SP500"], "skfolio"))
-    # The column is named SP500 in skfolio; our instrument is SPX (see instrument_rows).
+    start = config.history_start
+    loader.send("price_bars", _bars_close_only(_since(stocks, start), config.stocks, "skfolio"), "stocks")
+    loader.send("price_bars", _bars_close_only(_since(etfs, start), config.etfs, "skfolio"), "factor ETFs")
+    index = index.rename(columns={"SP500": "SPX"})
+    loader.send("price_bars", _bars_close_only(_since(index, start), ["SPX"], "skfolio"), "SPX")
     for symbol, module in (("^GSPC", arch.data.sp500), ("^IXIC", arch.data.nasdaq)):
-        loader.send("price_bars", _bars_ohlcv(_since(module.load(), config.arch_start), symbol, "arch"))
+        loader.send("price_bars", _bars_ohlcv(_since(module.load(), config.arch_start), symbol, "arch"), symbol)
     loader.send("factor_returns", _fama_french_rows(arch.data.frenchdata.load()))
     return _Prices(stocks=_since(stocks, config.history_start), etfs=_since(etfs, config.history_start))
 
@@ -282,6 +296,7 @@ def demo_load(*, config: DemoConfig, password: str | None = None, log: Log = pri
     result = DemoResult()
     with transaction.atomic():
         admin, result.credentials = _users_ensure(password)
+        _options_check(config=config, admin=admin)
     loader = _Loader(admin, log, result)
     log("Market data (skfolio, arch):")
     prices = _load_market_data(config, loader)
@@ -293,14 +308,12 @@ def demo_load(*, config: DemoConfig, password: str | None = None, log: Log = pri
     loader.send("beneficial_owners", cat.owner_rows())
     books = cat.books(config, prices.stocks, prices.etfs, opening)
     loader.send("instruments", books.option_instruments)
-    loader.send("price_bars", books.option_bars(prices.stocks, [d.date() for d in window]))
+    loader.send("price_bars", books.option_bars(prices.stocks, [d.date() for d in window]), "options")
     loader.send("portfolios", books.portfolio_rows)
     loader.send("accounts", cat.account_rows())
     loader.send("positions", books.position_rows)
     log(f"Synthetic intraday ({len(window)} days, {window[0].date()} to {window[-1].date()}, seed {config.seed}):")
-    from portfolios import demo_intraday
-
-    demo_intraday.intraday_load(config=config, stocks=prices.stocks, books=books, loader=loader, rng=_rng)
+    intraday_load(config=config, stocks=prices.stocks, books=books, send=loader.send)
     with transaction.atomic():
         result.api_key = _api_key_rotate(admin=admin)
     return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from core.errors import ValidationFailed
@@ -53,7 +53,7 @@ SIDE = f.choice(Side.values)
 
 
 def _desk_scope(path: str) -> Any:
-    def scope(user: AbstractBaseUser, qs: QuerySet[Any]) -> QuerySet[Any]:
+    def scope(user: User, qs: QuerySet[Any]) -> QuerySet[Any]:
         return scope_by_desk(user, qs, path)
 
     return scope

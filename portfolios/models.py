@@ -8,13 +8,21 @@ Invariants live in the database as constraints, not only in code.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-PRICE = {"max_digits": 20, "decimal_places": 8}
-QTY = {"max_digits": 24, "decimal_places": 6}
-MONEY = {"max_digits": 24, "decimal_places": 4}
+
+class Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+PRICE = Digits(max_digits=20, decimal_places=8)
+QTY = Digits(max_digits=24, decimal_places=6)
+MONEY = Digits(max_digits=24, decimal_places=4)
 
 
 class Side(models.TextChoices):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from portfolios.models import (
@@ -22,7 +22,7 @@ from portfolios.models import (
     Trade,
 )
 
-User = AbstractBaseUser | AnonymousUser
+User = User | AnonymousUser
 
 
 def _sees_all(user: User) -> bool:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,7 +57,7 @@ def positions_snapshot(
     *,
     portfolio: Portfolio,
     as_of: date,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     progress: Callable[[int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Write the end-of-day snapshot of the book for ``as_of``; re-running replaces it.

@@ -30,7 +30,7 @@ class PortfolioListView(AreaRequiredMixin, ListView):  # type: ignore[type-arg]
     paginate_by = 50
 
     def get_queryset(self) -> Any:
-        return selectors.portfolio_list(user=self.request.user).annotate(n_accounts=Count("accounts"))
+        return selectors.portfolio_list(user=self.request.user).annotate(n_accounts=Count("accounts")).order_by("code")
 
 
 class PortfolioDetailView(AreaRequiredMixin, DetailView):  # type: ignore[type-arg]

@@ -89,7 +89,22 @@ def decimal(
     quantum = Decimal(1).scaleb(-decimal_places)
 
     def parse(value: Any) -> Decimal:
-        number = _to_decimal(value)
+        # Fast path for plain JSON numbers (a batch parses 10,000 × several of them): the same
+        # Decimal that _to_decimal builds, with the scale read off the text instead of
+        # as_tuple(). repr() of a finite float is either "123.45" or has an exponent ("1e-07");
+        # only the first form takes the shortcut. type() is exact, so bool never gets here.
+        kind = type(value)
+        places: int | None
+        if kind is float and math.isfinite(value):
+            text = repr(value)
+            number = Decimal(text)
+            places = None if "e" in text else len(text) - text.index(".") - 1
+        elif kind is int:
+            number = Decimal(value)
+            places = 0
+        else:
+            number = _to_decimal(value)
+            places = None
         if minimum is not None:
             if exclusive_min and number <= minimum:
                 raise FieldError(f"Must be greater than {minimum}.")
@@ -97,8 +112,10 @@ def decimal(
                 raise FieldError(f"Must be at least {minimum}.")
         if abs(number) >= limit:
             raise FieldError(f"Must be less than {limit:,} in absolute value.")
-        exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -decimal_places and number != number.quantize(quantum):
+        if places is None:
+            exponent = number.as_tuple().exponent
+            places = -exponent if isinstance(exponent, int) else 0
+        if places > decimal_places and number != number.quantize(quantum):
             raise FieldError(f"At most {decimal_places} decimal places.")
         return number
 

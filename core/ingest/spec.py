@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 
 from core.ingest.fields import Parser
 
 # A resolved reference row: the referenced table's id plus any extra columns a check needs.
 RefRow = dict[str, Any]
-Scope = Callable[[AbstractBaseUser, models.QuerySet[Any]], models.QuerySet[Any]]
+Scope = Callable[[User, models.QuerySet[Any]], models.QuerySet[Any]]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Batch:
     """A validated batch on its way into the database."""
 
     spec: EntitySpec
-    user: AbstractBaseUser
+    user: User
     rows: list[dict[str, Any]]  # column -> value, in request order
     extras: list[dict[str, Any]]  # per row: parsed non-stored fields and same-batch references
     created_ids: list[int] = field(default_factory=list)

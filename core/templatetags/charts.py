@@ -28,9 +28,9 @@ def chart(data_json: str, *, label: str, chart_id: str = "", css_class: str = ""
     # The JSON is escaped by chart_json (<, > and & as \u escapes), so it cannot close the
     # script element; format_html must not HTML-escape it or the JSON would break.
     return format_html(
-        '<figure class="chart {}"{}><div class="plot" role="img" aria-label="{}"></div>'
+        '<figure class="{}"{}><div class="plot" role="img" aria-label="{}"></div>'
         '<script type="application/json" class="chart-data">{}</script></figure>',
-        css_class,
+        f"chart {css_class}".strip(),
         format_html(' id="{}"', chart_id) if chart_id else "",
         label,
         mark_safe(data_json),  # noqa: S308 - produced and escaped by core.plotting.chart_json

@@ -17,6 +17,7 @@ Conventions (docs/demo-data.md):
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
@@ -30,15 +31,38 @@ IntArray = NDArray[np.int64]
 SESSION_OPEN_UTC = time(14, 30)
 SESSION_CLOSE_UTC = time(21, 0)
 
-# Spread calibration: quoted spread in bps per 1% of daily volatility, kept within bounds. A
-# large cap moving 1.5%/day quotes about 3 bps wide; a 4%/day name about 8 bps (roughly what
-# US consolidated quotes show for such names); never below one tick (applied on the grid).
-SPREAD_BPS_PER_VOL_PCT = 2.0
+# Spread calibration: target quoted spread in bps per 1% of daily volatility, within bounds.
+# A large cap moving 1.5%/day targets about 2 bps and a 4%/day name about 5 bps; rounding bid
+# and ask outward onto the tick grid adds up to a tick, so a $30 stock is never under ~3 bps
+# (one cent). That is the order of magnitude of US consolidated spreads for such names.
+SPREAD_BPS_PER_VOL_PCT = 1.2
 SPREAD_BPS_MIN = 1.0
 SPREAD_BPS_MAX = 25.0
 
+# A marketable order takes at most this many price levels per quote update (its impact).
+SWEEP_LEVELS = 5
+
 TERMINAL_EVENTS = frozenset({"fill", "cancel", "reject"})
 FILL_EVENTS = frozenset({"partial_fill", "fill"})
+
+
+# ---------------------------------------------------------------------------- seeding and time
+
+
+def stream_rng(seed: int, *parts: object) -> np.random.Generator:
+    """An independent generator per purpose, e.g. ``stream_rng(seed, "quotes", "AAPL", day)``.
+
+    Streams are keyed by names, not drawn one after the other, so adding an instrument or a
+    day never changes what is generated for the others (a re-run with other options finds
+    the same natural keys). CRC-32 is a stable hash across processes, unlike ``hash()``.
+    """
+    return np.random.default_rng([seed, *(zlib.crc32(str(p).encode()) for p in parts)])
+
+
+def iso_utc(ts_us: IntArray | list[int]) -> list[str]:
+    """µs since the epoch -> ISO 8601 UTC strings with microseconds and a ``Z``."""
+    stamps = np.asarray(ts_us, dtype=np.int64).astype("datetime64[us]")
+    return [s + "Z" for s in np.datetime_as_string(stamps, unit="us").tolist()]
 
 
 # ---------------------------------------------------------------------------- calibration
@@ -127,7 +151,7 @@ def brownian_bridge(
     if jump_at is not None:
         drift = (1.0 - jump_share) * t + jump_share * (t >= jump_at)
     log_path = math.log(start) + (math.log(end) - math.log(start)) * drift + sigma * bridge
-    path = np.exp(log_path)
+    path: FloatArray = np.exp(log_path)
     path[0], path[-1] = start, end
     return path
 
@@ -257,29 +281,48 @@ def _execute(
     quantity: int,
     start_us: int,
     end_us: int,
+    tick: float = 0.01,
+    lot: int = 100,
 ) -> list[Fill]:
-    """Fills of an order live in [start_us, end_us): first against the quote in force (and the
-    following quotes) while it is marketable, taking the displayed size at the touch; then, for
-    a limit order, passively at its limit whenever a print trades at or through it."""
+    """Fills of an order working in [start_us, end_us).
+
+    While it is marketable the order sweeps the book at the quote in force: the touch shows
+    its displayed size, each level one tick further a random number of lots; it takes at most
+    ``SWEEP_LEVELS`` levels per quote (impact) and waits for the next quote for more. A limit
+    order stops at its limit and then rests: it is filled at its limit, print by print, by
+    prints on the tape at or through it (queue position is ignored).
+    """
     buy = side == "buy"
+    step = tick if buy else -tick
     fills: list[Fill] = []
     remaining = quantity
     last = start_us
-    t = start_us + int(rng.integers(200, 2_000))  # gateway-to-venue latency
+    arrived = start_us + int(rng.integers(200, 2_000))  # gateway-to-venue latency
+    t = arrived
     i = quotes.at(t)
-    while remaining > 0 and i < quotes.ts_us.size and t < end_us:
+    blocked = False
+    while remaining > 0 and not blocked and t < end_us and i < quotes.ts_us.size:
         touch = float(quotes.ask[i] if buy else quotes.bid[i])
-        if limit is not None and (touch > limit if buy else touch < limit):
-            break
-        take = min(remaining, int(quotes.ask_size[i] if buy else quotes.bid_size[i]))
-        last = max(t, last + 1)
-        fills.append((last, touch, take))
-        remaining -= take
+        for level in range(SWEEP_LEVELS):
+            price = round(touch + level * step, 8)
+            ts = max(t, last + 1)
+            if ts >= end_us or price <= 0 or (limit is not None and (price > limit if buy else price < limit)):
+                blocked = True
+                break
+            shown = (
+                int(quotes.ask_size[i] if buy else quotes.bid_size[i]) if level == 0 else lot * int(rng.geometric(0.25))
+            )
+            take = min(remaining, shown)
+            last = ts
+            fills.append((last, price, take))
+            remaining -= take
+            if remaining == 0:
+                break
         i += 1
         if i < quotes.ts_us.size:
-            t = int(quotes.ts_us[i]) + int(rng.integers(50, 500))
+            t = max(int(quotes.ts_us[i]) + int(rng.integers(50, 500)), last + 1)
     if remaining > 0 and limit is not None:
-        lo = int(np.searchsorted(tape.ts_us, max(t, last), side="right"))
+        lo = int(np.searchsorted(tape.ts_us, max(last, arrived), side="right"))
         hi = int(np.searchsorted(tape.ts_us, end_us, side="left"))
         prices = tape.price[lo:hi]
         through = np.flatnonzero(prices <= limit if buy else prices >= limit)
@@ -393,7 +436,7 @@ def simulate_parent_order(
     for k in range(n_children):
         start = int(bounds[k]) + int(rng.integers(1_000, 2_000_000))
         stop = int(bounds[k + 1])
-        target = quantity if k == n_children - 1 else int(round(quantity * (k + 1) / n_children / lot)) * lot
+        target = quantity if k == n_children - 1 else round(quantity * (k + 1) / n_children / lot) * lot
         child_qty = target - filled
         if child_qty <= 0 or start >= stop:
             continue

@@ -383,13 +383,13 @@ _JSON_VALUES = st.recursive(
 _TRADE_FIELDS = sorted(SPECS["trades"].field_names)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     overrides=st.dictionaries(st.sampled_from([*_TRADE_FIELDS, "extra"]), _JSON_VALUES, min_size=1, max_size=4),
     drop=st.sets(st.sampled_from(_TRADE_FIELDS), max_size=2),
 )
 def test_fuzz_trades_endpoint_never_answers_5xx(oms, world, overrides, drop):
-    row = trade_row(trade_id="FUZZ", **overrides)
+    row = trade_row(**{"trade_id": "FUZZ", **overrides})
     for name in drop:
         row.pop(name, None)
 
