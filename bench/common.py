@@ -186,10 +186,10 @@ def _wait_until_answering(proc: subprocess.Popen[bytes], url: str, log_path: Pat
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
         try:
-            requests.get(url, timeout=2)  # any HTTP answer (even 401/404) means it is up
+            requests.get(url, timeout=10)  # any HTTP answer (even 401/404) means it is up
             return
-        except requests.ConnectionError:
-            time.sleep(0.2)
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)  # not listening yet, or a worker still importing Django
     raise RuntimeError(f"gunicorn did not answer on {url} within {timeout_s:.0f} s:\n{log_path.read_text()[-4000:]}")
 
 

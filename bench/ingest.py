@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,22 @@ class Universe:
     api_key: str
 
 
+# (application CPU seconds, PostgreSQL CPU seconds) so far; None where it cannot be read.
+CpuReading = tuple[float | None, float | None]
+CpuReader = Callable[[], CpuReading]
+
+
 @dataclass(frozen=True)
 class Measurement:
+    """One timed run. CPU is what the run cost the application side (the gunicorn workers for
+    the API, this process for raw COPY) and the PostgreSQL sessions it used."""
+
     rows: int
+    batches: int
     seconds: float
     latencies_s: list[float]
+    app_cpu_s: float | None = None
+    pg_cpu_s: float | None = None
 
     @property
     def rows_per_s(self) -> float:
@@ -88,6 +100,12 @@ class Measurement:
     @property
     def max_ms(self) -> float:
         return max(self.latencies_s) * 1000
+
+    def cpu_ms_per_batch(self) -> CpuReading:
+        def per_batch(seconds: float | None) -> float | None:
+            return None if seconds is None else seconds * 1000 / self.batches
+
+        return per_batch(self.app_cpu_s), per_batch(self.pg_cpu_s)
 
 
 # ---------------------------------------------------------------------------- set-up
@@ -211,10 +229,17 @@ def raw_tuples(batches: list[list[dict[str, Any]]], universe: Universe) -> list[
 # ---------------------------------------------------------------------------- measuring
 
 
-def _run_concurrently(items: int, concurrency: int, make_worker: Callable[[], Callable[[int], None]]) -> float:
-    """Process item indexes 0..items-1 with ``concurrency`` threads; return the wall time (s).
+def _cpu_delta(before: CpuReading, after: CpuReading) -> list[float | None]:
+    return [None if b is None or a is None else a - b for b, a in zip(before, after, strict=True)]
+
+
+def _run_concurrently(
+    items: int, concurrency: int, make_worker: Callable[[], Callable[[int], None]], cpu: CpuReader
+) -> tuple[float, list[float | None]]:
+    """Process item indexes 0..items-1 with ``concurrency`` threads.
 
     Each thread gets its own worker (its own connection), built before the clock starts.
+    Returns the wall time (s) and the CPU seconds ``cpu`` saw used meanwhile.
     """
     next_item = iter(range(items))
     lock = threading.Lock()
@@ -237,17 +262,21 @@ def _run_concurrently(items: int, concurrency: int, make_worker: Callable[[], Ca
     threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
     for t in threads:
         t.start()
+    cpu_before = cpu()
     start.wait()
     began = time.perf_counter()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    cpu_used = _cpu_delta(cpu_before, cpu())
     if errors:
         raise errors[0]
-    return elapsed
+    return elapsed, cpu_used
 
 
-def api_measure(*, base_url: str, api_key: str, bodies: list[bytes], rows: int, concurrency: int) -> Measurement:
+def api_measure(
+    *, base_url: str, api_key: str, bodies: list[bytes], rows: int, concurrency: int, cpu: CpuReader
+) -> Measurement:
     """POST every body over keep-alive connections; every answer must be 201 with all rows created."""
     url = base_url + ENDPOINT
     headers = {"Authorization": f"Api-Key {api_key}", "Content-Type": "application/json"}
@@ -268,8 +297,15 @@ def api_measure(*, base_url: str, api_key: str, bodies: list[bytes], rows: int, 
 
         return work
 
-    seconds = _run_concurrently(len(bodies), concurrency, make_worker)
-    return Measurement(rows=rows * len(bodies), seconds=seconds, latencies_s=latencies)
+    seconds, (app_cpu, pg_cpu) = _run_concurrently(len(bodies), concurrency, make_worker, cpu)
+    return Measurement(
+        rows=rows * len(bodies),
+        batches=len(bodies),
+        seconds=seconds,
+        latencies_s=latencies,
+        app_cpu_s=app_cpu,
+        pg_cpu_s=pg_cpu,
+    )
 
 
 def raw_table_create(url: str) -> None:
@@ -299,12 +335,22 @@ def copy_measure(*, url: str, table: str, batches: list[list[tuple[Any, ...]]], 
 
         return work
 
+    def cpu() -> CpuReading:
+        return time.process_time(), common.cpu_seconds([c.info.backend_pid for c in connections])
+
     try:
-        seconds = _run_concurrently(len(batches), concurrency, make_worker)
+        seconds, (app_cpu, pg_cpu) = _run_concurrently(len(batches), concurrency, make_worker, cpu)
     finally:
         for conn in connections:
             conn.close()
-    return Measurement(rows=sum(len(b) for b in batches), seconds=seconds, latencies_s=latencies)
+    return Measurement(
+        rows=sum(len(b) for b in batches),
+        batches=len(batches),
+        seconds=seconds,
+        latencies_s=latencies,
+        app_cpu_s=app_cpu,
+        pg_cpu_s=pg_cpu,
+    )
 
 
 def renamed(batches: list[list[tuple[Any, ...]]], prefix: str) -> list[list[tuple[Any, ...]]]:
@@ -362,18 +408,27 @@ class Results:
         return self.api.rows_per_s / self.raw.rows_per_s
 
     def summary(self) -> str:
-        return (
-            f"API {self.api.rows_per_s:,.0f} rows/s "
-            f"(batch p50 {self.api.p50_ms:.0f} ms, max {self.api.max_ms:.0f} ms); "
-            f"raw COPY {self.raw.rows_per_s:,.0f} rows/s; COPY into the trade table "
-            f"{self.table.rows_per_s:,.0f} rows/s; API/raw = {self.ratio:.2f} "
-            f"(target ≥ 0.50: {'met' if self.ratio >= 0.5 else 'NOT met'})"
-        )
+        lines = []
+        for label, m in (("API", self.api), ("COPY, bare table", self.raw), ("COPY, trade table", self.table)):
+            app, pg = m.cpu_ms_per_batch()
+            lines.append(
+                f"{label:18s} {m.rows_per_s:>9,.0f} rows/s   batch p50 {m.p50_ms:5.0f} ms, max {m.max_ms:5.0f} ms   "
+                f"CPU per batch: Python {_ms(app)}, PostgreSQL {_ms(pg)}"
+            )
+        verdict = "met" if self.ratio >= 0.5 else "NOT met"
+        lines.append(f"API / raw COPY = {self.ratio:.2f} (target ≥ 0.50: {verdict})")
+        return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f} ms"
 
 
 def _line(label: str, m: Measurement) -> str:
+    app, pg = m.cpu_ms_per_batch()
     return (
-        f"| {label} | {m.rows:,} | {m.seconds:.2f} | **{m.rows_per_s:,.0f}** | {m.p50_ms:.0f} ms | {m.max_ms:.0f} ms |"
+        f"| {label} | {m.rows:,} | {m.seconds:.2f} | **{m.rows_per_s:,.0f}** | {m.p50_ms:.0f} ms | {m.max_ms:.0f} ms "
+        f"| {_ms(app)} | {_ms(pg)} |"
     )
 
 
@@ -384,8 +439,8 @@ def report_markdown(r: Results, machine: common.Machine) -> str:
 Measured {common.now_utc()} by `python -m bench.ingest --batches {r.batches} --rows {r.rows} --workers {r.workers}`.
 Machine: {machine.as_markdown()}
 
-| path | rows | seconds | rows/s | batch p50 | batch max |
-| --- | ---: | ---: | ---: | ---: | ---: |
+| path | rows | seconds | rows/s | batch p50 | batch max | CPU/batch: Python | CPU/batch: PostgreSQL |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {_line(f"API: `POST {ENDPOINT}` over HTTP", r.api)}
 {_line("raw psycopg `COPY` into a bare table", r.raw)}
 {_line("raw psycopg `COPY` into the trade table itself", r.table)}
@@ -455,9 +510,16 @@ def measure(*, url: str, env: dict[str, str], universe: Universe, args: argparse
     log_path = common.REPO_ROOT / "var" / "bench-gunicorn.log"
 
     print(f"API: {args.batches} × {args.rows:,} rows, {k} worker(s) ...", flush=True)
-    with common.gunicorn_serve(env=env, workers=k, log_path=log_path) as base_url:
-        api_measure(base_url=base_url, api_key=universe.api_key, bodies=warm_bodies, rows=100, concurrency=k)
-        api = api_measure(base_url=base_url, api_key=universe.api_key, bodies=bodies, rows=args.rows, concurrency=k)
+    with common.gunicorn_serve(env=env, workers=k, log_path=log_path) as server:
+        post = partial(api_measure, base_url=server.base_url, api_key=universe.api_key, concurrency=k)
+        post(bodies=warm_bodies, rows=100, cpu=lambda: (None, None))
+        # After the warm-up each worker holds its database session (CONN_MAX_AGE).
+        workers, backends = server.worker_pids(), common.postgres_backend_pids(url)
+        api = post(
+            bodies=bodies,
+            rows=args.rows,
+            cpu=lambda: (common.cpu_seconds(workers), common.cpu_seconds(backends)),
+        )
     before = 100 * k
     if count_rows(url, "portfolios_trade") != before + api.rows:
         raise RuntimeError(f"the trade table does not hold the {api.rows} rows the API acknowledged")

@@ -32,11 +32,13 @@ from core.services import api_key_create, api_key_revoke
 from portfolios import demo_catalogue as cat
 from portfolios.demo_intraday import intraday_load
 from portfolios.ingest import SPECS
+from portfolios.models import Desk
 
 DEMO_SEED = 20221228
 CHUNK_ROWS = 10_000  # the API's batch limit; ~10 MB of row dicts per chunk at most
 API_KEY_NAME = "load_demo"
 DEMO_AUDIT_ACTION = "demo.load"
+MIN_CALIBRATION_DAYS = 61  # 60 daily returns of history before the first synthetic day
 Log = Callable[[str], None]
 
 
@@ -189,8 +191,6 @@ def _users_ensure(password: str | None) -> tuple[User, list[tuple[str, str, str]
 
 def _desks_assign() -> None:
     """Staff roles and the OMS client see every demo desk; the wealth advisor the wealth desk."""
-    from portfolios.models import Desk
-
     desks = {d.code: d for d in Desk.objects.filter(code__in=[code for code, _ in cat.DESKS])}
     for user in User.objects.filter(username__in=[r.value for r in Role]):
         codes = ["WEALTH"] if user.username == Role.WEALTH_ADVISOR else list(desks)
@@ -300,6 +300,10 @@ def demo_load(*, config: DemoConfig, password: str | None = None, log: Log = pri
     loader = _Loader(admin, log, result)
     log("Market data (skfolio, arch):")
     prices = _load_market_data(config, loader)
+    if config.days > len(prices.stocks.index) - MIN_CALIBRATION_DAYS:
+        raise ValidationFailed(
+            f"--days {config.days} leaves fewer than {MIN_CALIBRATION_DAYS} real days to calibrate volatility on."
+        )
     window = prices.stocks.index[-config.days :]
     opening = prices.stocks.index[-config.days - 1].date()
     log(f"Firm and books (opening positions at the close of {opening}):")

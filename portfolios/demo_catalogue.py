@@ -79,7 +79,7 @@ OWNERS = [
 
 @dataclass(frozen=True)
 class AccountDef:
-    """An account of the demo firm and how it trades (commission per share, minimum per fill)."""
+    """An account of the demo firm, its broker and its commission (USD per share filled)."""
 
     code: str
     name: str
@@ -89,17 +89,16 @@ class AccountDef:
     portfolio: str | None
     broker: str
     commission_per_share: float
-    commission_min: float = 0.0
     linked: tuple[str, ...] = ()
 
 
 ACCOUNTS = [
-    AccountDef("ACC-FUND-LC", "US Large Cap Fund", "client", "E-USLCFUND", "FUND", "LO-FUND", "BRKA", 0.005, 1.0),
-    AccountDef("ACC-INST-NPF", "Northbridge agency", "client", "E-NORTHBRIDGE", "FUND", None, "BRKB", 0.005, 1.0),
+    AccountDef("ACC-FUND-LC", "US Large Cap Fund", "client", "E-USLCFUND", "FUND", "LO-FUND", "BRKA", 0.005),
+    AccountDef("ACC-INST-NPF", "Northbridge agency", "client", "E-NORTHBRIDGE", "FUND", None, "BRKB", 0.005),
     AccountDef("ACC-LS-PROP", "Long/short book", "proprietary", "E-VIGILCAP", "LS", "LS-ALPHA", "BRKC", 0.002),
     AccountDef("ACC-DERIV-PROP", "Derivatives book", "proprietary", "E-VIGILCAP", "DERIV", "DERIV-BOOK", "BRKC", 0.002),
     AccountDef("ACC-MM-01", "Market making", "market_maker", "E-VIGILCAP", "MM", "MM-BOOK", "", 0.0),
-    AccountDef("ACC-WM-AMARTIN", "Alice Martin", "client", "P-AMARTIN", "WEALTH", "WM-AMARTIN", "BRKA", 0.005, 1.0),
+    AccountDef("ACC-WM-AMARTIN", "Alice Martin", "client", "P-AMARTIN", "WEALTH", "WM-AMARTIN", "BRKA", 0.005),
     # Spouses advised together: linked, so wash-trade rules treat them as acting together.
     AccountDef(
         "ACC-WM-BMARTIN",
@@ -110,20 +109,17 @@ ACCOUNTS = [
         "WM-BMARTIN",
         "BRKA",
         0.005,
-        1.0,
-        ("ACC-WM-AMARTIN",),
+        linked=("ACC-WM-AMARTIN",),
     ),
-    AccountDef("ACC-WM-CCHEN", "Chloe Chen", "client", "P-CCHEN", "WEALTH", "WM-CCHEN", "BRKA", 0.005, 1.0),
-    AccountDef(
-        "ACC-EMP-DORTIZ", "Daniel Ortiz (staff)", "client", "P-DORTIZ", "WEALTH", "WM-DORTIZ", "BRKA", 0.005, 1.0
-    ),
+    AccountDef("ACC-WM-CCHEN", "Chloe Chen", "client", "P-CCHEN", "WEALTH", "WM-CCHEN", "BRKA", 0.005),
+    AccountDef("ACC-EMP-DORTIZ", "Daniel Ortiz (staff)", "client", "P-DORTIZ", "WEALTH", "WM-DORTIZ", "BRKA", 0.005),
 ]
 ACCOUNTS_BY_CODE = {a.code: a for a in ACCOUNTS}
 
 # code, name, desk
 PORTFOLIOS = [
     ("LO-FUND", "US Large Cap Equity Fund (long only)", "FUND"),
-    ("LS-ALPHA", "Long/Short Alpha (130/30-style, net long)", "LS"),
+    ("LS-ALPHA", "Long/Short Alpha (net long)", "LS"),
     ("DERIV-BOOK", "Equity options book", "DERIV"),
     ("MM-BOOK", "Market-making inventory", "MM"),
     ("WM-AMARTIN", "Alice Martin – balanced", "WEALTH"),
@@ -236,7 +232,7 @@ class Books:
         ]
 
     def option_bars(self, stocks: pd.DataFrame, days: list[date]) -> list[dict[str, Any]]:
-        """Theoretical daily closes (source ``synthetic-bs``) from the opening day to the end."""
+        """Theoretical daily closes (source ``synthetic``, Black–Scholes) from the opening day to the end."""
         rows = []
         for day in [self.opening, *days]:
             pos = stocks.index.get_loc(pd.Timestamp(day))
@@ -250,7 +246,7 @@ class Books:
                         "date": day.isoformat(),
                         "close": price,
                         "adj_close": price,
-                        "source": "synthetic-bs",
+                        "source": "synthetic",
                     }
                 )
         return rows

@@ -316,7 +316,6 @@ def _trade_rows(placed: list[_Placed]) -> Iterator[dict[str, Any]]:
         for seq, e in enumerate(p.order.events, start=1):
             if e.event_type not in syn.FILL_EVENTS or e.price is None or e.quantity is None:
                 continue
-            commission = acc.commission_per_share * e.quantity
             yield {
                 "trade_id": f"{p.order.order_id}-X{seq}",
                 "order": p.order.order_id,
@@ -327,7 +326,7 @@ def _trade_rows(placed: list[_Placed]) -> Iterator[dict[str, Any]]:
                 "quantity": e.quantity,
                 "venue": p.order.venue,
                 "broker": p.broker,
-                "commission": round(max(commission, acc.commission_min) if commission else 0.0, 4),
+                "commission": round(acc.commission_per_share * e.quantity, 4),
                 "ts": syn.iso_utc([e.ts_us])[0],
             }
 

@@ -255,24 +255,24 @@ def _insert_postgresql(spec: EntitySpec, rows: list[dict[str, Any]]) -> list[int
     writer's row) or be refused, the savepoint is rolled back and the batch takes the general
     path, which skips existing rows and raises the same errors as ever.
     """
-    if isinstance(spec.model._meta.pk, models.AutoField):
+    pk = spec.model._meta.pk
+    if isinstance(pk, models.AutoField) and pk.column:
         # Only IntegrityError/DataError fall through to the general path; anything else propagates.
         with suppress(IntegrityError, DataError), transaction.atomic():
-            return _insert_postgresql_direct(spec, rows)
+            return _insert_postgresql_direct(spec, rows, pk_column=pk.column)
     return _insert_postgresql_staged(spec, rows)
 
 
-def _insert_postgresql_direct(spec: EntitySpec, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_postgresql_direct(spec: EntitySpec, rows: list[dict[str, Any]], *, pk_column: str) -> list[int]:
     """COPY into the table itself, with ids taken from its sequence (COPY cannot RETURNING)."""
-    meta = spec.model._meta
-    table = _quote(meta.db_table)
+    table = _quote(spec.model._meta.db_table)
     cols = spec.columns
-    col_list = ", ".join(_quote(c) for c in [meta.pk.column, *cols])
+    col_list = ", ".join(_quote(c) for c in [pk_column, *cols])
     values = _row_values(cols)
     with connection.cursor() as cur:
         cur.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [table, meta.pk.column, len(rows)],
+            [table, pk_column, len(rows)],
         )
         ids = [r[0] for r in cur.fetchall()]
         with connection.wrap_database_errors, cur.cursor.copy(f"COPY {table} ({col_list}) FROM STDIN") as copy:

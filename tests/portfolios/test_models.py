@@ -45,32 +45,66 @@ def base(desk) -> dict[str, Any]:
 
 
 def _option(b: dict[str, Any], **kw: Any) -> m.Instrument:
-    fields = {"symbol": "OPT", "kind": "option", "underlying": b["aapl"], "strike": Decimal(150), "expiry": DAY,
-              "option_right": "call"} | kw
+    fields = {
+        "symbol": "OPT",
+        "kind": "option",
+        "underlying": b["aapl"],
+        "strike": Decimal(150),
+        "expiry": DAY,
+        "option_right": "call",
+    } | kw
     return m.Instrument.objects.create(**fields)
 
 
 def _quote(b: dict[str, Any], **kw: Any) -> m.Quote:
-    fields = {"instrument": b["aapl"], "ts": TS, "venue": "X", "bid": Decimal(10), "ask": Decimal(11),
-              "bid_size": 1, "ask_size": 1} | kw
+    fields = {
+        "instrument": b["aapl"],
+        "ts": TS,
+        "venue": "X",
+        "bid": Decimal(10),
+        "ask": Decimal(11),
+        "bid_size": 1,
+        "ask_size": 1,
+    } | kw
     return m.Quote.objects.create(**fields)
 
 
 def _order(b: dict[str, Any], **kw: Any) -> m.Order:
-    fields = {"client_order_id": "O2", "account": b["account"], "instrument": b["aapl"], "side": "buy",
-              "order_type": "limit", "limit_price": Decimal(1), "quantity": Decimal(1), "arrival_ts": TS} | kw
+    fields = {
+        "client_order_id": "O2",
+        "account": b["account"],
+        "instrument": b["aapl"],
+        "side": "buy",
+        "order_type": "limit",
+        "limit_price": Decimal(1),
+        "quantity": Decimal(1),
+        "arrival_ts": TS,
+    } | kw
     return m.Order.objects.create(**fields)
 
 
 def _event(b: dict[str, Any], **kw: Any) -> m.OrderEvent:
-    fields = {"order": b["order"], "sequence": 1, "event_type": "fill", "ts": TS, "price": Decimal(1),
-              "quantity": Decimal(1)} | kw
+    fields = {
+        "order": b["order"],
+        "sequence": 1,
+        "event_type": "fill",
+        "ts": TS,
+        "price": Decimal(1),
+        "quantity": Decimal(1),
+    } | kw
     return m.OrderEvent.objects.create(**fields)
 
 
 def _trade(b: dict[str, Any], **kw: Any) -> m.Trade:
-    fields = {"trade_id": "T2", "account": b["account"], "instrument": b["aapl"], "side": "buy",
-              "price": Decimal(1), "quantity": Decimal(1), "ts": TS} | kw
+    fields = {
+        "trade_id": "T2",
+        "account": b["account"],
+        "instrument": b["aapl"],
+        "side": "buy",
+        "price": Decimal(1),
+        "quantity": Decimal(1),
+        "ts": TS,
+    } | kw
     return m.Trade.objects.create(**fields)
 
 
@@ -80,8 +114,14 @@ def _bar(b: dict[str, Any], **kw: Any) -> m.PriceBar:
 
 
 def _tape(b: dict[str, Any], **kw: Any) -> m.MarketTrade:
-    fields = {"instrument": b["aapl"], "ts": TS, "venue": "X", "tape_id": "1", "price": Decimal(1),
-              "quantity": Decimal(1)} | kw
+    fields = {
+        "instrument": b["aapl"],
+        "ts": TS,
+        "venue": "X",
+        "tape_id": "1",
+        "price": Decimal(1),
+        "quantity": Decimal(1),
+    } | kw
     return m.MarketTrade.objects.create(**fields)
 
 
@@ -95,23 +135,35 @@ _KNOWN_GAPS = {"option-without-strike", "limit-order-without-limit-price"}
 
 # id -> (how to write the bad row, constraint name expected in the error; "" when any unique key)
 VIOLATIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
-    "instrument-duplicate-symbol": (lambda b: InstrumentFactory._meta.model.objects.create(
-        symbol="AAPL", kind="equity"), ""),
-    "instrument-duplicate-isin": (lambda b: m.Instrument.objects.create(
-        symbol="X", kind="equity", isin="US0378331005"), ""),
-    "instrument-tick-size-zero": (lambda b: m.Instrument.objects.create(
-        symbol="X", kind="equity", tick_size=0), "instrument_tick_size_positive"),
-    "instrument-lot-size-zero": (lambda b: m.Instrument.objects.create(
-        symbol="X", kind="equity", lot_size=0), "instrument_lot_size_positive"),
-    "instrument-multiplier-negative": (lambda b: m.Instrument.objects.create(
-        symbol="X", kind="equity", multiplier=-1), "instrument_multiplier_positive"),
+    "instrument-duplicate-symbol": (
+        lambda b: InstrumentFactory._meta.model.objects.create(symbol="AAPL", kind="equity"),
+        "",
+    ),
+    "instrument-duplicate-isin": (
+        lambda b: m.Instrument.objects.create(symbol="X", kind="equity", isin="US0378331005"),
+        "",
+    ),
+    "instrument-tick-size-zero": (
+        lambda b: m.Instrument.objects.create(symbol="X", kind="equity", tick_size=0),
+        "instrument_tick_size_positive",
+    ),
+    "instrument-lot-size-zero": (
+        lambda b: m.Instrument.objects.create(symbol="X", kind="equity", lot_size=0),
+        "instrument_lot_size_positive",
+    ),
+    "instrument-multiplier-negative": (
+        lambda b: m.Instrument.objects.create(symbol="X", kind="equity", multiplier=-1),
+        "instrument_multiplier_positive",
+    ),
     "option-without-strike": (lambda b: _option(b, strike=None), "instrument_option_terms_complete"),
     "option-zero-strike": (lambda b: _option(b, strike=0), "instrument_option_terms_complete"),
     "option-without-underlying": (lambda b: _option(b, underlying=None), "instrument_option_terms_complete"),
     "option-without-expiry": (lambda b: _option(b, expiry=None), "instrument_option_terms_complete"),
     "option-without-right": (lambda b: _option(b, option_right=""), "instrument_option_terms_complete"),
-    "equity-with-right": (lambda b: m.Instrument.objects.create(
-        symbol="X", kind="equity", option_right="put"), "instrument_right_only_for_options"),
+    "equity-with-right": (
+        lambda b: m.Instrument.objects.create(symbol="X", kind="equity", option_right="put"),
+        "instrument_right_only_for_options",
+    ),
     "bar-duplicate": (lambda b: [_bar(b), _bar(b)], "pricebar_unique_instrument_date"),
     "bar-zero-close": (lambda b: _bar(b, close=0), "pricebar_close_positive"),
     "bar-negative-adj-close": (lambda b: _bar(b, adj_close=-1), "pricebar_close_positive"),
@@ -125,12 +177,20 @@ VIOLATIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "tape-negative-quantity": (lambda b: _tape(b, quantity=-1), "markettrade_positive"),
     "tape-duplicate": (lambda b: [_tape(b), _tape(b, ts=TS.replace(minute=31))], "markettrade_unique_venue_tape_id"),
     "portfolio-negative-nav": (lambda b: PortfolioFactory(code="PFN", nav=-1), "portfolio_nav_nonneg"),
-    "portfolio-duplicate-code": (lambda b: m.Portfolio.objects.create(
-        code="PF1", name="x", desk=b["portfolio"].desk), ""),
-    "account-duplicate-code": (lambda b: m.Account.objects.create(
-        code="ACC1", kind="client", owner=b["account"].owner, desk=b["account"].desk), ""),
-    "position-duplicate": (lambda b: [PositionFactory(portfolio=b["portfolio"], instrument=b["aapl"])
-                                      for _ in range(2)], "position_unique_per_day_kind"),
+    "portfolio-duplicate-code": (
+        lambda b: m.Portfolio.objects.create(code="PF1", name="x", desk=b["portfolio"].desk),
+        "",
+    ),
+    "account-duplicate-code": (
+        lambda b: m.Account.objects.create(
+            code="ACC1", kind="client", owner=b["account"].owner, desk=b["account"].desk
+        ),
+        "",
+    ),
+    "position-duplicate": (
+        lambda b: [PositionFactory(portfolio=b["portfolio"], instrument=b["aapl"]) for _ in range(2)],
+        "position_unique_per_day_kind",
+    ),
     "order-zero-quantity": (lambda b: _order(b, quantity=0), "order_quantity_positive"),
     "order-negative-quantity": (lambda b: _order(b, quantity=-1), "order_quantity_positive"),
     "limit-order-without-limit-price": (lambda b: _order(b, limit_price=None), "order_limit_price_matches_type"),
@@ -138,22 +198,31 @@ VIOLATIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "market-order-with-limit-price": (lambda b: _order(b, order_type="market"), "order_limit_price_matches_type"),
     "order-duplicate-client-order-id": (lambda b: _order(b, client_order_id="ORD1"), ""),
     "fill-without-price": (lambda b: _event(b, price=None), "orderevent_fill_has_price_quantity"),
-    "partial-fill-without-quantity": (lambda b: _event(b, event_type="partial_fill", quantity=None),
-                                      "orderevent_fill_has_price_quantity"),
+    "partial-fill-without-quantity": (
+        lambda b: _event(b, event_type="partial_fill", quantity=None),
+        "orderevent_fill_has_price_quantity",
+    ),
     "event-zero-price": (lambda b: _event(b, event_type="replace", price=0), "orderevent_price_positive"),
-    "event-negative-quantity": (lambda b: _event(b, event_type="replace", quantity=-1),
-                                "orderevent_quantity_positive"),
+    "event-negative-quantity": (lambda b: _event(b, event_type="replace", quantity=-1), "orderevent_quantity_positive"),
     "event-duplicate-sequence": (lambda b: [_event(b), _event(b)], "orderevent_unique_order_sequence"),
     "trade-zero-price": (lambda b: _trade(b, price=0), "trade_price_quantity_positive"),
     "trade-negative-quantity": (lambda b: _trade(b, quantity=-5), "trade_price_quantity_positive"),
     "trade-negative-commission": (lambda b: _trade(b, commission=Decimal("-0.01")), "trade_commission_nonneg"),
-    "trade-counterparty-is-self": (lambda b: _trade(b, counterparty_account=b["account"]),
-                                   "trade_counterparty_not_self"),
+    "trade-counterparty-is-self": (
+        lambda b: _trade(b, counterparty_account=b["account"]),
+        "trade_counterparty_not_self",
+    ),
     "trade-duplicate-trade-id": (lambda b: [_trade(b), _trade(b)], ""),
-    "market-event-duplicate": (lambda b: [m.MarketEvent.objects.create(
-        instrument=b["aapl"], ts=TS, event_type="news", headline=h) for h in "ab"], "marketevent_unique"),
-    "factor-return-duplicate": (lambda b: [m.FactorReturn.objects.create(
-        factor="SMB", frequency="D", period_end=DAY, value=v) for v in (0, 1)], "factorreturn_unique"),
+    "market-event-duplicate": (
+        lambda b: [
+            m.MarketEvent.objects.create(instrument=b["aapl"], ts=TS, event_type="news", headline=h) for h in "ab"
+        ],
+        "marketevent_unique",
+    ),
+    "factor-return-duplicate": (
+        lambda b: [m.FactorReturn.objects.create(factor="SMB", frequency="D", period_end=DAY, value=v) for v in (0, 1)],
+        "factorreturn_unique",
+    ),
 }
 
 
@@ -195,5 +264,9 @@ def test_given_valid_rows_then_constraints_allow_them(base):
     PositionFactory(portfolio=base["portfolio"], instrument=base["aapl"], quantity=Decimal(-5))
     PositionFactory(portfolio=base["portfolio"], instrument=base["aapl"], kind=m.Position.Kind.SNAPSHOT)
     PriceBarFactory(instrument=base["aapl"], date=date(2022, 12, 29))
-    TradeFactory(trade_id="T3", account=base["account"], instrument=base["aapl"],
-                 counterparty_account=AccountFactory(code="ACC2"))
+    TradeFactory(
+        trade_id="T3",
+        account=base["account"],
+        instrument=base["aapl"],
+        counterparty_account=AccountFactory(code="ACC2"),
+    )

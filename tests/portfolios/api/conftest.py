@@ -58,9 +58,7 @@ def world(desk, other_desk) -> World:
     )
 
 
-def post_rows(
-    client: APIClient, entity: str, rows: Any, *, key: str | None = None, body: bytes | None = None
-) -> Any:
+def post_rows(client: APIClient, entity: str, rows: Any, *, key: str | None = None, body: bytes | None = None) -> Any:
     """POST ``{"rows": rows}`` (or raw ``body``) to ``/api/v1/<entity>`` as JSON."""
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     data = body if body is not None else orjson.dumps({"rows": rows})

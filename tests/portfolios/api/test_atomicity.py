@@ -58,9 +58,7 @@ def test_given_hook_refuses_a_row_after_insert_then_inserted_rows_are_rolled_bac
     assert ingest_events() == 0
 
 
-def test_given_database_refuses_a_row_validation_missed_then_400_naming_constraint_and_nothing_written(
-    oms, world
-):
+def test_given_database_refuses_a_row_validation_missed_then_400_naming_constraint_and_nothing_written(oms, world):
     """A rule only the database knows (here: a second unique column) fails the batch as a 400."""
     m.Instrument.objects.filter(symbol="MSFT").update(isin="US5949181045")
     rows = [

@@ -32,12 +32,30 @@ _ORDER = {
     "quantity": "10",
     "arrival_ts": "2022-12-28T15:00:00Z",
 }
-_OPTION = {"symbol": "AAPL-C1", "kind": "option", "underlying": "AAPL", "strike": "150", "expiry": "2023-01-20",
-           "option_right": "call"}
-_QUOTE = {"instrument": "AAPL", "ts": "2022-12-28T14:30:00Z", "bid": "10", "ask": "10.01", "bid_size": "1",
-          "ask_size": "1"}
-_EVENT = {"order": "ORD1", "sequence": 5, "event_type": "fill", "ts": "2022-12-28T14:40:00Z", "price": "100",
-          "quantity": "10"}
+_OPTION = {
+    "symbol": "AAPL-C1",
+    "kind": "option",
+    "underlying": "AAPL",
+    "strike": "150",
+    "expiry": "2023-01-20",
+    "option_right": "call",
+}
+_QUOTE = {
+    "instrument": "AAPL",
+    "ts": "2022-12-28T14:30:00Z",
+    "bid": "10",
+    "ask": "10.01",
+    "bid_size": "1",
+    "ask_size": "1",
+}
+_EVENT = {
+    "order": "ORD1",
+    "sequence": 5,
+    "event_type": "fill",
+    "ts": "2022-12-28T14:40:00Z",
+    "price": "100",
+    "quantity": "10",
+}
 
 
 def _with(base: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -81,8 +99,10 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
     "price-overflows-numeric": ("trades", [trade_row(price="1e12")], 400, "price", "less than"),
     "price-huge-integer": (
         "trades",
-        _raw('{"rows": [{"trade_id": "T1", "account": "ACC1", "instrument": "AAPL", "side": "buy", "quantity": 1, '
-             '"ts": "2022-12-28T14:31:00Z", "price": 1000000000000000000000000000000}]}'),
+        _raw(
+            '{"rows": [{"trade_id": "T1", "account": "ACC1", "instrument": "AAPL", "side": "buy", "quantity": 1, '
+            '"ts": "2022-12-28T14:31:00Z", "price": 1000000000000000000000000000000}]}'
+        ),
         400,
         "price",
         "less than",
@@ -175,16 +195,26 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
         "factor",
         "At most 32",
     ),
-    "currency-lower-case": ("portfolios", [{"code": "P", "name": "p", "desk": "EQ", "base_currency": "usd"}], 400,
-                            "base_currency", "ISO 4217"),
+    "currency-lower-case": (
+        "portfolios",
+        [{"code": "P", "name": "p", "desk": "EQ", "base_currency": "usd"}],
+        400,
+        "base_currency",
+        "ISO 4217",
+    ),
     # --- duplicates and cross-field rules
     "duplicate-in-batch": ("trades", [trade_row(), trade_row()], 400, "trade_id", "Duplicate of row 0"),
     "counterparty-is-self": ("trades", [trade_row(counterparty_account="ACC1")], 400, "counterparty_account", "same"),
     "order-of-other-account": ("trades", [trade_row(account="ACC2", order="ORD1")], 400, "order", "another account"),
     "order-other-side": ("trades", [trade_row(order="ORD1", side="sell")], 400, "side", "Order side is buy"),
     "option-without-strike": ("instruments", [_with(_OPTION, strike=DROP)], 400, "strike", "Required for options"),
-    "right-on-equity": ("instruments", [{"symbol": "E", "kind": "equity", "option_right": "put"}], 400,
-                        "option_right", "Only options"),
+    "right-on-equity": (
+        "instruments",
+        [{"symbol": "E", "kind": "equity", "option_right": "put"}],
+        400,
+        "option_right",
+        "Only options",
+    ),
     "limit-order-without-price": ("orders", [_with(_ORDER, limit_price=DROP)], 400, "limit_price", "Required"),
     "market-order-with-price": ("orders", [_with(_ORDER, order_type="market")], 400, "limit_price", "no limit"),
     "parent-other-side": ("orders", [_with(_ORDER, parent="ORD1", side="sell")], 400, "parent", "other side"),
@@ -235,8 +265,10 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
     ),
     "duplicate-isin-in-batch": (
         "instruments",
-        [{"symbol": "I1", "kind": "equity", "isin": "US0378331005"}, {"symbol": "I2", "kind": "equity",
-                                                                       "isin": "US0378331005"}],
+        [
+            {"symbol": "I1", "kind": "equity", "isin": "US0378331005"},
+            {"symbol": "I2", "kind": "equity", "isin": "US0378331005"},
+        ],
         400,
         None,
         "isin",
@@ -302,7 +334,9 @@ def test_given_wrong_content_type_when_posted_then_415(oms, world, content_type,
 
 def test_given_json_with_charset_parameter_then_accepted(oms, world):
     response = oms.post(
-        "/api/v1/trades", data=b'{"rows": [' + _json(trade_row()) + b"]}", content_type="application/json; charset=utf-8"
+        "/api/v1/trades",
+        data=b'{"rows": [' + _json(trade_row()) + b"]}",
+        content_type="application/json; charset=utf-8",
     )
 
     assert response.status_code == 201, response.content
@@ -340,7 +374,9 @@ def test_given_body_over_the_byte_limit_when_posted_then_413_not_500(oms, world,
 @pytest.mark.parametrize("key", ["k" * 256, "tab\there", "new\nline"])
 def test_given_malformed_idempotency_key_then_400(oms, world, key):
     response = oms.post(
-        "/api/v1/trades", data=_json({"rows": [trade_row()]}), content_type="application/json",
+        "/api/v1/trades",
+        data=_json({"rows": [trade_row()]}),
+        content_type="application/json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
 
@@ -371,9 +407,27 @@ _JSON_SCALARS = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=80)
-    | st.sampled_from(["NaN", "Infinity", "-0", "1e400", "1e-400", "0E+999", "2022-12-28T14:31:00Z",
-                       "2022-12-28T14:31:00", "0001-01-01T00:00:00+14:00", "ACC1", "ACC-OTHER", "AAPL", "ORD1",
-                       "buy", "sell", "\x00", "9" * 100])
+    | st.sampled_from(
+        [
+            "NaN",
+            "Infinity",
+            "-0",
+            "1e400",
+            "1e-400",
+            "0E+999",
+            "2022-12-28T14:31:00Z",
+            "2022-12-28T14:31:00",
+            "0001-01-01T00:00:00+14:00",
+            "ACC1",
+            "ACC-OTHER",
+            "AAPL",
+            "ORD1",
+            "buy",
+            "sell",
+            "\x00",
+            "9" * 100,
+        ]
+    )
 )
 _JSON_VALUES = st.recursive(
     _JSON_SCALARS,

@@ -83,8 +83,17 @@ def test_given_same_key_on_another_endpoint_or_by_another_client_then_independen
     on_orders = post_rows(
         oms,
         "orders",
-        [{"client_order_id": "O9", "account": "ACC1", "instrument": "AAPL", "side": "buy", "order_type": "market",
-          "quantity": 1, "arrival_ts": "2022-12-28T15:00:00Z"}],
+        [
+            {
+                "client_order_id": "O9",
+                "account": "ACC1",
+                "instrument": "AAPL",
+                "side": "buy",
+                "order_type": "market",
+                "quantity": 1,
+                "arrival_ts": "2022-12-28T15:00:00Z",
+            }
+        ],
         key="k",
     )
     by_other = post_rows(other_client, "trades", [trade_row(trade_id="T9")], key="k")
@@ -104,7 +113,11 @@ def test_given_natural_key_resent_without_key_then_200_with_existing_and_no_dupl
 
     assert again.status_code == 201
     assert again.json() | {"audit_event_id": 0} == {
-        "entity": "trades", "received": 3, "created": 1, "existing": 2, "audit_event_id": 0
+        "entity": "trades",
+        "received": 3,
+        "created": 1,
+        "existing": 2,
+        "audit_event_id": 0,
     }
     assert resent.status_code == 200
     assert resent.json()["created"] == 0
@@ -116,7 +129,10 @@ def _second_connection() -> psycopg.Connection[Any]:
     """A separate session on the test database (not the test's own, wrapped in a transaction)."""
     s = connection.settings_dict
     return psycopg.connect(
-        dbname=s["NAME"], user=s["USER"], host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+        dbname=s["NAME"],
+        user=s["USER"],
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
         password=s["PASSWORD"] or None,
     )
 

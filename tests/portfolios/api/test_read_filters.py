@@ -191,3 +191,45 @@ def test_given_bad_or_unknown_id_then_404(oms, trades, pk):
 
     assert response.status_code == 404, response.content
     assert response.json()["error"]["code"] == "not_found"
+
+
+# Each value once per filter of every list endpoint (~700 requests): NUL, overflowing dates at
+# both ends, a non-number, invalid UTF-8, a long value.
+_NASTY = ["%00", "9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00%2B10:00", "1e400", "%FF", "x" * 300]
+
+
+def _list_endpoints() -> list[tuple[str, list[str]]]:
+    """Every list URL under /api/v1 with the names of its filters."""
+    from django.urls import get_resolver
+
+    found = []
+    api = next(p for p in get_resolver().url_patterns if str(p.pattern) == "api/v1/")
+    stack = list(api.url_patterns)
+    while stack:
+        p = stack.pop()
+        if hasattr(p, "url_patterns"):
+            stack += p.url_patterns
+            continue
+        view = getattr(p.callback, "cls", None)
+        if view is None or not (p.name or "").endswith("-list"):
+            continue
+        filterset = getattr(view, "filterset_class", None)
+        names = list(filterset.base_filters) if filterset else list(getattr(view, "filterset_fields", []))
+        segment = str(p.pattern).strip("^$").removesuffix("/?")
+        found.append((f"/api/v1/{segment}", [*names, "cursor", "page_size"]))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("url", "filters"), _list_endpoints(), ids=[u for u, _ in _list_endpoints()])
+def test_given_nasty_filter_values_on_any_list_endpoint_then_never_5xx(superuser_api, world, url, filters):
+    for name in filters:
+        for value in _NASTY:
+            response = superuser_api.get(f"{url}?{name}={value}")
+            assert response.status_code < 500, (url, name, value, response.content[:300])
+
+
+@pytest.fixture
+def superuser_api(api_client_for):
+    from tests.factories import UserFactory
+
+    return api_client_for(UserFactory(username="root", is_superuser=True))
