@@ -102,7 +102,13 @@ def test_the_report_shows_both_rates_their_ratio_and_the_verdict():
         )
 
     results = ingest.Results(
-        api=run(0.4, 0.2, 0.3), raw=run(0.1, 0.05, 0.02), table=run(0.3, 0.05, 0.5), batches=2, rows=10_000, workers=2
+        api=run(0.4, 0.2, 0.3),
+        raw=run(0.1, 0.05, 0.02),
+        table=run(0.3, 0.05, 0.5),
+        batches=2,
+        rows=10_000,
+        workers=2,
+        load_average=0.5,
     )
     machine = common.Machine(cpu_model="Test CPU", cores=2, ram_gib=24, python="3.11", postgresql="15.0", os="Linux")
 
@@ -114,6 +120,8 @@ def test_the_report_shows_both_rates_their_ratio_and_the_verdict():
     assert "**200,000**" in text
     assert "**API / raw COPY = 0.25**" in text and "not met" in text
     assert "Test CPU, 2 cores" in text
+    # CPU per batch: API 100 + 150 ms, bare COPY 25 + 10 ms, trade table 250 ms in PostgreSQL.
+    assert "the API costs 250 ms" in text and "bare-table COPY 35 ms" in text and "near 0.14" in text
     assert "API / raw COPY = 0.25 (target ≥ 0.50: NOT met)" in results.summary()
 
 

@@ -237,8 +237,9 @@ def objects(desk, other_desk) -> dict[str, Any]:
     aapl = InstrumentFactory(symbol="AAPL")
     order = OrderFactory(client_order_id="ORD1", account=account, instrument=aapl)
     other_portfolio = PortfolioFactory(code="PF-OTHER", desk=other_desk)
-    other_account = AccountFactory(code="ACC-OTHER", owner=OwnerFactory(code="BO2"), desk=other_desk,
-                                   portfolio=other_portfolio)
+    other_account = AccountFactory(
+        code="ACC-OTHER", owner=OwnerFactory(code="BO2"), desk=other_desk, portfolio=other_portfolio
+    )
     other_order = OrderFactory(client_order_id="ORD-OTHER", account=other_account, instrument=aapl)
     return {
         "portfolio": portfolio,
@@ -439,3 +440,18 @@ def test_given_user_without_role_then_denied_everywhere_but_public_pages(objects
     assert client.get("/portfolios/").status_code == 403
     assert client.get("/health/").status_code == 200
     assert not Group.objects.filter(user=user).exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="portfolios/<code>/ passes a NUL byte to PostgreSQL (DataError, 500); reported to the lead",
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_given_nul_byte_in_a_page_path_then_not_found_not_server_error(objects, make_user, method):
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user(Role.RISK_OFFICER))
+
+    url = "/portfolios/%00/" if method == "get" else "/portfolios/%00/snapshot/"
+    response = getattr(client, method)(url)
+
+    assert response.status_code == 404

@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -90,3 +92,15 @@ def ingest_events() -> int:
 
 def as_decimal(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def second_connection() -> psycopg.Connection[Any]:
+    """A separate session on the test database (the test's own runs inside a transaction)."""
+    s = connection.settings_dict
+    return psycopg.connect(
+        dbname=s["NAME"],
+        user=s["USER"],
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        password=s["PASSWORD"] or None,
+    )

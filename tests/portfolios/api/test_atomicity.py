@@ -3,12 +3,17 @@ whether validation, a hook or the database itself refuses it."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+
+import psycopg
 import pytest
 from django.db import connection
 
 from core.models import IdempotencyRecord
 from portfolios import models as m
-from tests.portfolios.api.conftest import ingest_events, post_rows, trade_row
+from tests.portfolios.api.conftest import ingest_events, post_rows, second_connection, trade_row
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +89,39 @@ def test_given_failed_batch_then_connection_is_usable_and_no_staging_table_left(
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'stage_%%' AND relpersistence = 't'")
         assert cur.fetchone()[0] == 0
+
+
+def test_given_concurrent_batch_deadlocks_with_this_one_then_409_retry_and_nothing_written(oms):
+    """Another session holds desk B and then waits for desk A, which this batch inserts first.
+
+    PostgreSQL checks for a deadlock once, deadlock_timeout after a session starts waiting. This
+    session starts waiting first, but its check (after 0.8 s) comes after the cycle closes (0.3 s)
+    and long before the other session's (10 s): it is the one aborted. The client gets a 409 to
+    retry, not a 500, and nothing is written.
+    """
+    with connection.cursor() as cur:
+        cur.execute("SET deadlock_timeout = '800ms'")
+    other = second_connection()
+    other.execute("SET deadlock_timeout = '10s'")
+    other.execute("INSERT INTO portfolios_desk (code, name) VALUES ('B', 'held by the other session')")
+
+    def take_a() -> None:
+        time.sleep(0.3)  # after this batch has inserted A and is waiting for B
+        with contextlib.suppress(psycopg.Error):
+            other.execute("INSERT INTO portfolios_desk (code, name) VALUES ('A', 'other')")
+
+    thread = threading.Thread(target=take_a)
+    thread.start()
+    try:
+        response = post_rows(oms, "desks", [{"code": "A", "name": "a"}, {"code": "B", "name": "b"}])
+    finally:
+        thread.join(timeout=15)
+        other.rollback()
+        other.close()
+        with connection.cursor() as cur:
+            cur.execute("RESET deadlock_timeout")
+
+    assert response.status_code == 409, response.content
+    assert "Retry" in response.json()["error"]["message"]
+    assert not m.Desk.objects.filter(code__in=["A", "B"]).exists()
+    assert ingest_events() == 0

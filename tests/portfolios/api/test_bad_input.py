@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -335,17 +336,11 @@ def test_given_wrong_content_type_when_posted_then_415(oms, world, content_type,
 def test_given_json_with_charset_parameter_then_accepted(oms, world):
     response = oms.post(
         "/api/v1/trades",
-        data=b'{"rows": [' + _json(trade_row()) + b"]}",
+        data=b'{"rows": [' + orjson.dumps(trade_row()) + b"]}",
         content_type="application/json; charset=utf-8",
     )
 
     assert response.status_code == 201, response.content
-
-
-def _json(value: Any) -> bytes:
-    import orjson
-
-    return orjson.dumps(value)
 
 
 def test_given_batch_over_the_row_limit_when_posted_then_413(oms, world, settings):
@@ -375,7 +370,7 @@ def test_given_body_over_the_byte_limit_when_posted_then_413_not_500(oms, world,
 def test_given_malformed_idempotency_key_then_400(oms, world, key):
     response = oms.post(
         "/api/v1/trades",
-        data=_json({"rows": [trade_row()]}),
+        data=orjson.dumps({"rows": [trade_row()]}),
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY=key,
     )

@@ -6,7 +6,6 @@ import threading
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from django.db import connection
 
@@ -15,7 +14,7 @@ from core.ingest.pipeline import _lock_id
 from core.models import IdempotencyRecord
 from core.roles import Role
 from portfolios import models as m
-from tests.portfolios.api.conftest import ingest_events, post_rows, trade_row
+from tests.portfolios.api.conftest import ingest_events, post_rows, second_connection, trade_row
 
 
 def _counts() -> tuple[int, int, int]:
@@ -125,22 +124,10 @@ def test_given_natural_key_resent_without_key_then_200_with_existing_and_no_dupl
     assert m.Trade.objects.count() == 3
 
 
-def _second_connection() -> psycopg.Connection[Any]:
-    """A separate session on the test database (not the test's own, wrapped in a transaction)."""
-    s = connection.settings_dict
-    return psycopg.connect(
-        dbname=s["NAME"],
-        user=s["USER"],
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        password=s["PASSWORD"] or None,
-    )
-
-
 @pytest.mark.django_db
 def test_given_key_in_flight_elsewhere_then_409_and_nothing_written(oms, oms_user, world):
     """Another session holding the key's advisory lock stands for a request still in flight."""
-    with _second_connection() as other:
+    with second_connection() as other:
         other.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(str(oms_user.pk), "/api/v1/trades", "k")])
 
         response = post_rows(oms, "trades", [trade_row()], key="k")
