@@ -159,6 +159,10 @@ def gunicorn_serve(
                 "gthread",
                 "--threads",
                 str(threads),
+                # A worker takes no more connections than it has threads, so K keep-alive clients
+                # land on K workers instead of queueing behind one.
+                "--worker-connections",
+                str(threads),
                 "--keep-alive",
                 "30",
                 "--timeout",
@@ -245,6 +249,27 @@ def postgres_backend_pids(url: str) -> list[int]:
             "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+class PostgresCpu:
+    """CPU seconds used by every session ever seen on the database of ``url``.
+
+    Call it before and after a run and subtract: a session opened during the run counts from
+    its start, one closed during the run keeps its last reading. Only meaningful when
+    PostgreSQL runs on this machine (its processes are visible in /proc); else None.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seen: dict[int, float] = {}
+
+    def __call__(self) -> float | None:
+        for pid in postgres_backend_pids(self.url):
+            used = cpu_seconds([pid])
+            if used is None:
+                return None
+            self.seen[pid] = used
+        return sum(self.seen.values())
 
 
 # ---------------------------------------------------------------------------- machine facts

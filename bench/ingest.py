@@ -539,13 +539,8 @@ def measure(*, url: str, env: dict[str, str], universe: Universe, args: argparse
     with common.gunicorn_serve(env=env, workers=k, log_path=log_path) as server:
         post = partial(api_measure, base_url=server.base_url, api_key=universe.api_key, concurrency=k)
         post(bodies=warm_bodies, rows=100, cpu=lambda: (None, None))
-        # After the warm-up each worker holds its database session (CONN_MAX_AGE).
-        workers, backends = server.worker_pids(), common.postgres_backend_pids(url)
-        api = post(
-            bodies=bodies,
-            rows=args.rows,
-            cpu=lambda: (common.cpu_seconds(workers), common.cpu_seconds(backends)),
-        )
+        workers, postgres = server.worker_pids(), common.PostgresCpu(url)
+        api = post(bodies=bodies, rows=args.rows, cpu=lambda: (common.cpu_seconds(workers), postgres()))
     before = 100 * k
     if count_rows(url, "portfolios_trade") != before + api.rows:
         raise RuntimeError(f"the trade table does not hold the {api.rows} rows the API acknowledged")

@@ -1,10 +1,13 @@
 """Top-level routes: pages per app, the versioned API, its schema and docs, health."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
+from core.converters import CodeConverter
+
+register_converter(CodeConverter, "code")
 
 api_v1 = [
     path("", include("core.api.urls")),
@@ -36,3 +39,4 @@ urlpatterns = [
 ]
 
 handler403 = "core.views.permission_denied"
+handler404 = "core.views.not_found"

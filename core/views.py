@@ -131,5 +131,12 @@ def health(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": db}, status=status)
 
 
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """API paths answer in the API's error shape; pages get the 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint or object."}}, status=404)
+    return render(request, "404.html", status=404)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "403.html", status=403)

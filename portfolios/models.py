@@ -72,6 +72,7 @@ class Instrument(models.Model):
                 condition=~Q(kind="option")
                 | (
                     Q(underlying__isnull=False)
+                    & Q(strike__isnull=False)
                     & Q(strike__gt=0)
                     & Q(expiry__isnull=False)
                     & Q(option_right__in=["call", "put"])
@@ -310,7 +311,7 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
             models.CheckConstraint(
-                condition=(Q(order_type="limit") & Q(limit_price__gt=0))
+                condition=(Q(order_type="limit") & Q(limit_price__isnull=False) & Q(limit_price__gt=0))
                 | (Q(order_type="market") & Q(limit_price__isnull=True)),
                 name="order_limit_price_matches_type",
             ),

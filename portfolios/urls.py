@@ -6,6 +6,6 @@ app_name = "portfolios"
 
 urlpatterns = [
     path("", views.PortfolioListView.as_view(), name="portfolio_list"),
-    path("<str:code>/", views.PortfolioDetailView.as_view(), name="portfolio_detail"),
-    path("<str:code>/snapshot/", views.snapshot_start, name="snapshot_start"),
+    path("<code:code>/", views.PortfolioDetailView.as_view(), name="portfolio_detail"),
+    path("<code:code>/snapshot/", views.snapshot_start, name="snapshot_start"),
 ]

@@ -27,7 +27,9 @@ def make_user(db, desk):
     """make_user(role, desks=[desk]) -> a user with that role assigned to those desks."""
 
     def make(role: Role | None, *, desks=None, username: str | None = None, **kwargs):
-        user = UserFactory(username=username or (role.value if role else "norole"), roles=[role] if role else [], **kwargs)
+        user = UserFactory(
+            username=username or (role.value if role else "norole"), roles=[role] if role else [], **kwargs
+        )
         for d in [desk] if desks is None else desks:
             d.members.add(user)
         return user

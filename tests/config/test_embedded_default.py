@@ -54,7 +54,7 @@ def test_embedded_default_migrates_loads_demo_and_serves_login(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as resp:
                     assert resp.status == 200
                     body = resp.read().decode()
                     break

@@ -442,10 +442,6 @@ def test_given_user_without_role_then_denied_everywhere_but_public_pages(objects
     assert not Group.objects.filter(user=user).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portfolios/<code>/ passes a NUL byte to PostgreSQL (DataError, 500); reported to the lead",
-)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_given_nul_byte_in_a_page_path_then_not_found_not_server_error(objects, make_user, method):
     client = Client(raise_request_exception=False)

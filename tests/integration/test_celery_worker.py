@@ -69,8 +69,23 @@ def start_worker(broker):
 
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,risk,surveillance,tca",
-             "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "default,risk,surveillance,tca",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=ROOT,
             env=_worker_env(broker),
             stdout=subprocess.PIPE,
@@ -105,8 +120,13 @@ def test_worker_runs_a_queued_snapshot_to_success(transactional_db, start_worker
     account = AccountFactory(code="INT-ACC", portfolio=portfolio, desk=portfolio.desk)
     aapl = InstrumentFactory(symbol="INT-AAPL")
     PositionFactory(portfolio=portfolio, instrument=aapl, as_of=date(2022, 12, 27), quantity=Decimal("100"))
-    TradeFactory(account=account, instrument=aapl, side="sell", quantity=Decimal("30"),
-                 ts=datetime(2022, 12, 28, 15, 0, tzinfo=UTC))
+    TradeFactory(
+        account=account,
+        instrument=aapl,
+        side="sell",
+        quantity=Decimal("30"),
+        ts=datetime(2022, 12, 28, 15, 0, tzinfo=UTC),
+    )
 
     # When a snapshot run is queued (dispatched to Redis on commit) before any worker exists
     run = calculation_run_create(

@@ -125,14 +125,6 @@ def _tape(b: dict[str, Any], **kw: Any) -> m.MarketTrade:
     return m.MarketTrade.objects.create(**fields)
 
 
-# A CHECK passes when its expression is NULL: "strike > 0" and "limit_price > 0" are NULL for a
-# NULL strike or limit price, so these two rows get through until the constraints also say
-# "IS NOT NULL" (a model change + migration; reported to the lead). strict: an XPASS flags the fix.
-_NULL_PASSES_CHECK = pytest.mark.xfail(
-    strict=True, reason="constraint lets NULL through (needs strike/limit_price IS NOT NULL)"
-)
-_KNOWN_GAPS = {"option-without-strike", "limit-order-without-limit-price"}
-
 # id -> (how to write the bad row, constraint name expected in the error; "" when any unique key)
 VIOLATIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "instrument-duplicate-symbol": (
@@ -228,7 +220,7 @@ VIOLATIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
 
 @pytest.mark.parametrize(
     ("write", "constraint"),
-    [pytest.param(*v, id=k, marks=[_NULL_PASSES_CHECK] if k in _KNOWN_GAPS else []) for k, v in VIOLATIONS.items()],
+    [pytest.param(*v, id=k) for k, v in VIOLATIONS.items()],
 )
 def test_given_row_breaking_an_invariant_when_written_then_database_refuses_it(base, write, constraint):
 
