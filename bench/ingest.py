@@ -470,10 +470,11 @@ How it is measured:
 - Raw: the same rows as typed Python values (ids already resolved) through psycopg 3
   `COPY … FROM STDIN` (`write_row`), one transaction per batch, from {r.workers} connection(s):
   into a table with the same column types and no index or constraint, then into the trade table.
-- Workers: the machine has {machine.cores} cores, shared by gunicorn, PostgreSQL and the client.
-  With as many workers as cores one batch is validated in Python while another is written by
-  PostgreSQL; more workers than cores only adds contention. Other processes on the machine
-  (for instance a test run) lower every figure; the ratio, measured in one run, moves less.
+- Workers: the machine has {machine.cores} cores, shared by gunicorn, PostgreSQL and the client,
+  and the work is CPU-bound. With as many workers as cores one batch is validated in Python
+  while another is written by PostgreSQL; more workers than cores only add contention.
+- CPU per batch is read from /proc: the gunicorn workers (API) or this process (COPY), and the
+  PostgreSQL sessions used. Unlike rows/s it hardly moves when other work shares the machine.
 """
 
 

@@ -155,9 +155,10 @@ def run_finish(*, run_id: int, result: dict[str, Any] | None = None, error: str 
         run.started_at = run.started_at or run.finished_at
         if not error:
             run.progress = 100
+            run.message = "Done"
         run.result = result or {}
         run.error = error
-        run.save(update_fields=["status", "finished_at", "started_at", "progress", "result", "error"])
+        run.save(update_fields=["status", "finished_at", "started_at", "progress", "message", "result", "error"])
         audit_record(
             action="run.fail" if error else "run.succeed",
             actor=run.user,

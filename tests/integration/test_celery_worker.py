@@ -48,6 +48,8 @@ def _reset_producer_pool() -> None:
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
         celery_app._pool = None
+    # The producer pool is built on the connection pool and cached separately.
+    celery_app.amqp._producer_pool = None
 
 
 def _worker_env(broker_url: str) -> dict[str, str]:
