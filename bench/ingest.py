@@ -11,9 +11,10 @@
    keep-alive connections; every answer must be 201 with every row created.
 4. Raw: the same rows (as typed Python values, ids already resolved) go through psycopg
    ``COPY`` into a bare table with the same column types and no index or constraint, one
-   transaction per batch, from K connections too.
-5. Both rates, their ratio and batch latencies are printed and written to the "ingest"
-   section of ``docs/benchmarks.md``.
+   transaction per batch, from K connections too: the baseline of the target (API ≥ 0.5 ×).
+   Then once more into the trade table itself: the floor its indexes and constraints set.
+5. Rates, the API/raw ratio, batch latencies and CPU per batch (application and PostgreSQL,
+   from /proc) are printed and written to the "ingest" section of ``docs/benchmarks.md``.
 
 ``--profile`` instead runs the server-side path of one batch in-process under cProfile.
 """
@@ -25,6 +26,7 @@ import os
 import random
 import statistics
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -489,14 +491,15 @@ def cpu_analysis(r: Results) -> str:
     if not (api and raw and table):  # /proc counts in 10 ms ticks: a tiny run may read 0
         return "(The run was too short to break its CPU time down.)"
     api_app, api_pg = r.api.cpu_ms_per_batch()
-    return (
+    return textwrap.fill(
         f"Where the time goes, in CPU per batch: the API costs {api:.0f} ms ({_ms(api_app)} in Python: "
         f"HTTP, JSON, validation, COPY formatting; {_ms(api_pg)} in PostgreSQL), the bare-table COPY "
         f"{raw:.0f} ms. Writing the rows into the trade table itself (third line: its ten indexes, "
         f"check constraints and deferred foreign-key checks, no validation at all) costs PostgreSQL "
         f"{table:.0f} ms per batch alone, so on this schema even an API with no Python cost would stay "
         f"near {raw / table:.2f} of the bare-table rate; the API reaches "
-        f"{r.api.rows_per_s / r.table.rows_per_s:.2f} of the trade-table COPY rate."
+        f"{r.api.rows_per_s / r.table.rows_per_s:.2f} of the trade-table COPY rate.",
+        width=96,
     )
 
 

@@ -30,7 +30,7 @@ def _universe() -> ingest.Universe:
 # ---------------------------------------------------------------------------- docs sections
 
 
-def test_given_no_file_when_a_section_is_written_then_the_file_has_the_header_and_the_section(tmp_path):
+def test_given_no_file_when_a_section_is_written_then_the_file_has_the_header_and_the_section(tmp_path: Path) -> None:
     path = tmp_path / "benchmarks.md"
 
     common.section_write(name="ingest", body="## Ingestion\n\nfast", path=path)
@@ -40,7 +40,9 @@ def test_given_no_file_when_a_section_is_written_then_the_file_has_the_header_an
     assert "<!-- bench:ingest:begin -->\n## Ingestion\n\nfast\n<!-- bench:ingest:end -->" in text
 
 
-def test_given_other_sections_when_one_is_rewritten_then_the_others_and_free_text_stay_byte_for_byte(tmp_path):
+def test_given_other_sections_when_one_is_rewritten_then_others_and_free_text_stay_byte_for_byte(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "benchmarks.md"
     common.section_write(name="ingest", body="old ingest", path=path)
     common.section_write(name="risk", body="risk figures", path=path)
@@ -56,7 +58,7 @@ def test_given_other_sections_when_one_is_rewritten_then_the_others_and_free_tex
     assert text.index("bench:ingest:begin") < text.index("bench:risk:begin")  # order kept
 
 
-def test_given_a_begin_marker_without_end_then_writing_refuses_instead_of_eating_the_file(tmp_path):
+def test_given_a_begin_marker_without_end_then_writing_refuses_instead_of_eating_the_file(tmp_path: Path) -> None:
     path = tmp_path / "benchmarks.md"
     path.write_text("# Benchmarks\n<!-- bench:ingest:begin -->\nhalf a section\n## Risk\n")
 
@@ -65,7 +67,7 @@ def test_given_a_begin_marker_without_end_then_writing_refuses_instead_of_eating
     assert "## Risk" in path.read_text()
 
 
-def test_only_databases_named_bench_can_be_recreated():
+def test_only_databases_named_bench_can_be_recreated() -> None:
     with pytest.raises(ValueError, match="bench"):
         common.database_recreate("postgres://postgres@127.0.0.1:5432/vigil")
 
@@ -73,7 +75,7 @@ def test_only_databases_named_bench_can_be_recreated():
 # ---------------------------------------------------------------------------- data and report
 
 
-def test_generated_trades_are_unique_valid_json_rows_and_their_typed_twins_match():
+def test_generated_trades_are_unique_valid_json_rows_and_their_typed_twins_match() -> None:
     universe = _universe()
 
     batches = ingest.trades_generate(batches=3, rows=500, universe=universe)
@@ -95,7 +97,7 @@ def test_generated_trades_are_unique_valid_json_rows_and_their_typed_twins_match
     assert twin[9] == universe.instruments[first["instrument"]]
 
 
-def test_the_report_shows_both_rates_their_ratio_and_the_verdict():
+def test_the_report_shows_both_rates_their_ratio_and_the_verdict() -> None:
     def run(seconds: float, app: float | None, pg: float | None) -> ingest.Measurement:
         return ingest.Measurement(
             rows=20_000, batches=2, seconds=seconds, latencies_s=[seconds / 2] * 2, app_cpu_s=app, pg_cpu_s=pg
@@ -130,7 +132,7 @@ def test_the_report_shows_both_rates_their_ratio_and_the_verdict():
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_given_a_tiny_run_then_it_exits_0_and_writes_its_section(tmp_path):
+def test_given_a_tiny_run_then_it_exits_0_and_writes_its_section(tmp_path: Path) -> None:
     """Given PostgreSQL, when `python -m bench.ingest` runs on 2 × 200 rows, then every batch is
     accepted, the figures are printed and the section lands in the docs file it was given."""
     url = os.environ.get("DATABASE_URL", "")
