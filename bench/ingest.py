@@ -135,7 +135,7 @@ def universe_create(*, accounts: int = 100, instruments: int = 500) -> Universe:
 
     desk = Desk.objects.create(code="BENCH", name="Benchmark desk")
     user = User.objects.create_user(username="bench_oms", password=None)
-    user.groups.add(Group.objects.get(name=Role.OMS_CLIENT.value))
+    user.groups.add(Group.objects.get_or_create(name=Role.OMS_CLIENT.value)[0])
     desk.members.add(user)
     owners = BeneficialOwner.objects.bulk_create(
         [BeneficialOwner(code=f"BO{i:04d}", name=f"Owner {i}") for i in range(max(1, accounts // 2))]

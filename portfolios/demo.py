@@ -183,7 +183,7 @@ def _users_ensure(password: str | None) -> tuple[User, list[tuple[str, str, str]
             admin = user
         user.save()
         if role != "superuser":
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         credentials.append((username, role, secret))
     assert admin is not None
     return admin, credentials

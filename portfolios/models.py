@@ -95,7 +95,8 @@ class PriceBar(models.Model):
     so a figure can always be traced to real or generated inputs.
     """
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="bars")
+    # Indexed by the unique (instrument, date) key; a separate FK index would only slow writes.
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="bars", db_index=False)
     date = models.DateField()
     open = models.DecimalField(null=True, blank=True, **PRICE)
     high = models.DecimalField(null=True, blank=True, **PRICE)
@@ -124,7 +125,7 @@ class PriceBar(models.Model):
 class Quote(models.Model):
     """Top of book at a venue. Natural key: instrument, venue, timestamp (µs)."""
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="quotes")
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="quotes", db_index=False)
     ts = models.DateTimeField()
     venue = models.CharField(max_length=32, default="")
     bid = models.DecimalField(**PRICE)
@@ -149,7 +150,7 @@ class Quote(models.Model):
 class MarketTrade(models.Model):
     """A print on the public tape. Natural key: venue + the venue's trade reference."""
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="tape")
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="tape", db_index=False)
     ts = models.DateTimeField()
     venue = models.CharField(max_length=32)
     tape_id = models.CharField(max_length=64)
@@ -293,10 +294,10 @@ class Order(models.Model):
         IOC = "ioc"
         FOK = "fok"
 
-    client_order_id = models.CharField(max_length=64, unique=True)
+    client_order_id = models.CharField(max_length=64)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders", db_index=False)
     side = models.CharField(max_length=4, choices=Side.choices)
     order_type = models.CharField(max_length=8, choices=Type.choices)
     limit_price = models.DecimalField(null=True, blank=True, **PRICE)
@@ -309,6 +310,9 @@ class Order(models.Model):
     class Meta:
         ordering = ["arrival_ts", "id"]
         constraints = [
+            # A constraint rather than unique=True: the same unique index without the extra
+            # LIKE-pattern index PostgreSQL gets for unique text fields.
+            models.UniqueConstraint(fields=["client_order_id"], name="order_unique_client_order_id"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
             models.CheckConstraint(
                 condition=(Q(order_type="limit") & Q(limit_price__isnull=False) & Q(limit_price__gt=0))
@@ -341,7 +345,7 @@ class OrderEvent(models.Model):
         FILL = "fill"
         REJECT = "reject"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
     sequence = models.PositiveIntegerField()
     event_type = models.CharField(max_length=16, choices=Type.choices)
     ts = models.DateTimeField()
@@ -375,13 +379,14 @@ class Trade(models.Model):
     ``side`` is the account's side; ``commission`` is in the instrument's currency.
     """
 
-    trade_id = models.CharField(max_length=64, unique=True)
+    trade_id = models.CharField(max_length=64)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="trades")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades")
+    # Both indexed by the (account, ts) and (instrument, ts) indexes below.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades", db_index=False)
     counterparty_account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.PROTECT, related_name="counterparty_trades"
     )
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades", db_index=False)
     side = models.CharField(max_length=4, choices=Side.choices)
     price = models.DecimalField(**PRICE)
     quantity = models.DecimalField(**QTY)
@@ -393,6 +398,7 @@ class Trade(models.Model):
     class Meta:
         ordering = ["ts", "id"]
         constraints = [
+            models.UniqueConstraint(fields=["trade_id"], name="trade_unique_trade_id"),
             models.CheckConstraint(condition=Q(price__gt=0) & Q(quantity__gt=0), name="trade_price_quantity_positive"),
             models.CheckConstraint(condition=Q(commission__gte=0), name="trade_commission_nonneg"),
             models.CheckConstraint(condition=~Q(counterparty_account=F("account")), name="trade_counterparty_not_self"),
