@@ -8,6 +8,10 @@ PORT ?= 8000
 # Tests use the local PostgreSQL and Redis unless DATABASE_URL / CELERY_TEST_BROKER_URL say otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vigil
 PYTEST_ARGS ?=
+# Typed strictly: the pure engines; typed: services and the ingestion pipeline.
+MYPY_TARGETS := core/services.py core/ingest audit/services.py portfolios/services.py portfolios/demo.py \
+	portfolios/engine riskapp/engine surveillance/engine execution_quality/engine wealth/engine \
+	riskapp/services.py surveillance/services.py execution_quality/services.py wealth/services.py
 
 .PHONY: run test install install-dev migrate demo serve worker beat bench lint format check services clean
 
@@ -57,6 +61,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(VENV)/bin/mypy $(MYPY_TARGETS)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check
 

@@ -56,16 +56,16 @@ def user_roles(user: User | AnonymousUser) -> frozenset[Role]:
         return frozenset()
     cached: frozenset[Role] | None = getattr(user, "_vigil_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        names = set(user.groups.values_list("name", flat=True))
         cached = frozenset(r for r in Role if r.value in names)
-        user._vigil_roles = cached  # type: ignore[union-attr]
+        user._vigil_roles = cached  # type: ignore[attr-defined]  # per-request cache
     return cached
 
 
 def has_area(user: User | AnonymousUser, area: Area) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:  # type: ignore[union-attr]
+    if user.is_superuser:
         return True
     return bool(user_roles(user) & AREA_ROLES[area])
 

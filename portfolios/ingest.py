@@ -378,7 +378,7 @@ def _check_batch_parents(batch: Batch) -> None:
         elif side != parent_side:
             errors.append({"index": index[code], "errors": {"parent": ["Parent order is on the other side."]}})
     if errors:
-        errors.sort(key=lambda e: e["index"])
+        errors.sort(key=lambda e: int(e["index"]))  # type: ignore[call-overload]
         raise ValidationFailed(
             f"{len(errors)} of {len(batch.rows)} rows are invalid; nothing was written.",
             extra={"invalid_rows": len(errors), "rows": errors},

@@ -22,20 +22,20 @@ from portfolios.models import (
     Trade,
 )
 
-User = User | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
-def _sees_all(user: User) -> bool:
+def _sees_all(user: AnyUser) -> bool:
     return bool(getattr(user, "is_superuser", False))
 
 
-def desk_ids(user: User) -> list[int]:
+def desk_ids(user: AnyUser) -> list[int]:
     if not user.is_authenticated:
         return []
     return list(Desk.objects.filter(members=user).values_list("id", flat=True))
 
 
-def scope_by_desk(user: User, qs: QuerySet[Any], path: str) -> QuerySet[Any]:
+def scope_by_desk(user: AnyUser, qs: QuerySet[Any], path: str) -> QuerySet[Any]:
     """Limit ``qs`` to rows whose desk (reached through ``path``; "" for desks) is the user's."""
     if _sees_all(user):
         return qs
@@ -44,7 +44,7 @@ def scope_by_desk(user: User, qs: QuerySet[Any], path: str) -> QuerySet[Any]:
     return qs.filter(**{f"{path}__members" if path else "members": user})
 
 
-def desk_list(*, user: User) -> QuerySet[Desk]:
+def desk_list(*, user: AnyUser) -> QuerySet[Desk]:
     if _sees_all(user):
         return Desk.objects.all()
     if not user.is_authenticated:
@@ -52,34 +52,34 @@ def desk_list(*, user: User) -> QuerySet[Desk]:
     return Desk.objects.filter(members=user)
 
 
-def portfolio_list(*, user: User) -> QuerySet[Portfolio]:
+def portfolio_list(*, user: AnyUser) -> QuerySet[Portfolio]:
     return scope_by_desk(user, Portfolio.objects.select_related("desk"), "desk")
 
 
-def account_list(*, user: User) -> QuerySet[Account]:
+def account_list(*, user: AnyUser) -> QuerySet[Account]:
     return scope_by_desk(user, Account.objects.select_related("desk", "owner", "portfolio"), "desk")
 
 
-def owner_list(*, user: User) -> QuerySet[BeneficialOwner]:
+def owner_list(*, user: AnyUser) -> QuerySet[BeneficialOwner]:
     """Owners of accounts the user can see (owners are personal data)."""
     if _sees_all(user):
         return BeneficialOwner.objects.all()
     return BeneficialOwner.objects.filter(accounts__in=account_list(user=user)).distinct()
 
 
-def position_list(*, user: User) -> QuerySet[Position]:
+def position_list(*, user: AnyUser) -> QuerySet[Position]:
     return scope_by_desk(user, Position.objects.select_related("portfolio", "instrument"), "portfolio__desk")
 
 
-def order_list(*, user: User) -> QuerySet[Order]:
+def order_list(*, user: AnyUser) -> QuerySet[Order]:
     return scope_by_desk(user, Order.objects.select_related("account", "instrument", "parent"), "account__desk")
 
 
-def order_event_list(*, user: User) -> QuerySet[OrderEvent]:
+def order_event_list(*, user: AnyUser) -> QuerySet[OrderEvent]:
     return scope_by_desk(user, OrderEvent.objects.select_related("order"), "order__account__desk")
 
 
-def trade_list(*, user: User) -> QuerySet[Trade]:
+def trade_list(*, user: AnyUser) -> QuerySet[Trade]:
     return scope_by_desk(
         user,
         Trade.objects.select_related("account", "counterparty_account", "instrument", "order"),

@@ -37,7 +37,7 @@ def text(max_length: int, *, allow_blank: bool = False, pattern: str | None = No
             raise FieldError("May not contain NUL characters.")
         if regex is not None and value and not regex.fullmatch(value):
             raise FieldError(hint or f"Must match {pattern}.")
-        return value
+        return str(value)
 
     return parse
 
@@ -137,7 +137,7 @@ def integer(*, minimum: int | None = None, maximum: int = 2**63 - 1) -> Parser:
             raise FieldError(f"Must be at least {minimum}.")
         if value > maximum:
             raise FieldError(f"Must be at most {maximum}.")
-        return value
+        return int(value)
 
     return parse
 

@@ -350,7 +350,7 @@ def _insert_in_dependency_order(batch: Batch) -> list[int]:
         if not ready:
             raise ValidationFailed("Rows of this batch reference each other in a cycle; nothing was written.")
         created += insert(spec, [row for row, _ in ready])  # type: ignore[misc]
-        waiting = blocked  # type: ignore[assignment]
+        waiting = blocked
     return created
 
 
