@@ -365,6 +365,11 @@ def write_batch(batch: Batch, *, inputs_hash: str, idempotency_key: str | None) 
     try:
         with transaction.atomic():
             batch.created_ids = _insert_in_dependency_order(batch)
+            if connection.vendor == "postgresql":
+                # Foreign keys are deferred to commit; check them now, so a row deleted since
+                # validation is a 400 here rather than an error at commit.
+                with connection.cursor() as cur:
+                    cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
     except (IntegrityError, DataError) as exc:
         cause = exc.__cause__
         constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)

@@ -1,0 +1,35 @@
+"""Pipeline corner cases below the HTTP layer."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from core.errors import ValidationFailed
+from core.ingest.pipeline import validate_rows, write_batch
+from portfolios.ingest import TRADES
+from portfolios.models import Trade
+from tests.factories import AccountFactory, InstrumentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_given_a_referenced_row_deleted_after_validation_then_the_batch_is_a_400_not_a_commit_error(oms_user, desk):
+    # Given a valid batch, validated against an account that then disappears (a concurrent delete)
+    account = AccountFactory(code="GONE", desk=desk)
+    InstrumentFactory(symbol="AAPL")
+    row = {
+        "trade_id": "T-1",
+        "account": "GONE",
+        "instrument": "AAPL",
+        "side": "buy",
+        "price": 1,
+        "quantity": 1,
+        "ts": "2022-12-28T15:00:00Z",
+    }
+    batch = validate_rows(TRADES, oms_user, [row])
+    account.delete()
+    # When it is written, Then the deferred foreign key is checked inside the batch: a clear error
+    with pytest.raises(ValidationFailed, match="database refused"), transaction.atomic():
+        write_batch(batch, inputs_hash="x", idempotency_key=None)
+    assert not Trade.objects.exists()
