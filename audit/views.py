@@ -40,7 +40,8 @@ class KeysetPage:
 
 
 def _positive_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # isdigit() alone also accepts digits int() refuses ("²"): ASCII digits only.
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def keyset_page(queryset: QuerySet[AuditEvent], *, before: int | None, after: int | None, size: int) -> KeysetPage:

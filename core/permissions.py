@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from core.roles import Area, has_area, is_read_only
 
 
-def _deny(request: HttpRequest, area: Area) -> None:
+def deny_record(request: HttpRequest, area: Area) -> None:
     from audit.services import audit_record
 
     audit_record(
@@ -42,7 +42,7 @@ class AreaRequiredMixin(AccessMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not has_area(request.user, self.area) or (self.write and is_read_only(request.user)):
-            _deny(request, self.area)
+            deny_record(request, self.area)
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
@@ -60,7 +60,7 @@ def area_required(
 
                 return redirect_to_login(request.get_full_path())
             if not has_area(request.user, area) or (write and is_read_only(request.user)):
-                _deny(request, area)
+                deny_record(request, area)
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -82,7 +82,7 @@ class HasArea(BasePermission):
         area = self.area if request.method in SAFE_METHODS or self.write_area is None else self.write_area
         allowed = has_area(user, area) and (request.method in SAFE_METHODS or not is_read_only(user))
         if not allowed:
-            _deny(request._request, area)
+            deny_record(request._request, area)
         return allowed
 
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, current_app
 from django.contrib.auth.models import User
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
 from core.errors import NotFound, ValidationFailed
-from core.models import ApiKey, CalculationRun
+from core.models import ApiKey, CalculationRun, Notification
+
+logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------- API keys
 
@@ -53,7 +57,8 @@ def api_key_create(
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Comparison is constant-time."""
     prefix, _, secret = raw_key.partition(".")
-    if not prefix or not secret or len(prefix) > 16:
+    # Prefixes are hex; anything else (a NUL above all, which PostgreSQL refuses in text) is no key.
+    if not prefix or not secret or len(prefix) > 16 or not (prefix.isascii() and prefix.isalnum()):
         return None
     key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
@@ -196,3 +201,30 @@ def runs_stale_before(*, cutoff: datetime) -> int:
     return CalculationRun.objects.filter(status=CalculationRun.Status.RUNNING, started_at__lt=cutoff).update(
         status=CalculationRun.Status.FAILED, error="Abandoned: no worker finished this run.", finished_at=timezone.now()
     )
+
+
+# ---------------------------------------------------------------------------- notifications
+
+
+def notify(
+    *, users: Iterable[User], title: str, body: str = "", url: str = "", level: str = "info", email: bool = True
+) -> list[Notification]:
+    """Write an in-app notification per user and, after commit, e-mail those with an address.
+
+    E-mail failures are logged, never raised: a notification must not undo the change it reports.
+    """
+    recipients = [u for u in users if u.is_active]
+    notes = Notification.objects.bulk_create(
+        [Notification(user=u, title=title[:200], body=body, url=url, level=level) for u in recipients]
+    )
+    addresses = sorted({u.email for u in recipients if u.email})
+    if email and addresses:
+
+        def send() -> None:
+            try:
+                send_mail(f"[Vigil] {title}", f"{body}\n\n{url}".strip(), None, addresses, fail_silently=False)
+            except Exception:
+                logger.exception("Notification e-mail failed")
+
+        transaction.on_commit(send)
+    return notes

@@ -277,11 +277,17 @@ def _link_accounts(batch: Batch) -> None:
     own = {row["code"] for row in batch.rows}
     visible = scope_by_desk(batch.user, Account.objects.filter(code__in=codes | own), "desk")
     ids = dict(visible.values_list("code", "id"))
-    errors = [
-        {"index": i, "errors": {"linked_accounts": [f"Unknown account '{c}'." for c in missing]}}
-        for i, extra in enumerate(batch.extras)
-        if (missing := sorted(set(extra.get("linked_accounts") or []) - ids.keys()))
-    ]
+    errors = []
+    for i, (row, extra) in enumerate(zip(batch.rows, batch.extras, strict=True)):
+        linked = extra.get("linked_accounts") or []
+        if not linked:
+            continue
+        messages = [f"Unknown account '{c}'." for c in sorted(set(linked) - ids.keys())]
+        if row["code"] not in ids:
+            # The row was a no-op: its code belongs to an account on a desk the client cannot use.
+            messages.append(f"Account '{row['code']}' is not on your desks; its links cannot be changed.")
+        if messages:
+            errors.append({"index": i, "errors": {"linked_accounts": messages}})
     if errors:
         raise ValidationFailed(
             f"{len(errors)} of {len(batch.rows)} rows are invalid; nothing was written.",

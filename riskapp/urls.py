@@ -6,4 +6,5 @@ app_name = "riskapp"
 
 urlpatterns = [
     path("", views.IndexView.as_view(), name="index"),
+    path("portfolios/<code:code>/", views.PortfolioRiskView.as_view(), name="portfolio"),
 ]

@@ -192,6 +192,8 @@ SPECTACULAR_SETTINGS = {
         "MarketEventTypeEnum": "portfolios.models.MarketEvent.Type",
         "OrderTypeEnum": "portfolios.models.Order.Type",
         "RunStatusEnum": "core.models.CalculationRun.Status",
+        "LimitKindEnum": "riskapp.models.Limit.Kind",
+        "StressKindEnum": "riskapp.models.StressResult.Kind",
     },
 }
 

@@ -323,7 +323,8 @@ def _insert_in_dependency_order(batch: Batch) -> list[int]:
     """Insert rows that reference other rows of the same batch after those rows.
 
     Rows without such references go first; each further pass resolves the codes the previous
-    passes inserted. A reference cycle inside the batch cannot be resolved and is refused.
+    passes inserted. A reference cycle inside the batch cannot be resolved and is refused, and
+    so is a reference to a batch row whose natural key already belongs to an out-of-scope row.
     """
     spec = batch.spec
     insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
@@ -339,7 +340,12 @@ def _insert_in_dependency_order(batch: Batch) -> list[int]:
             codes = {extra[f"{ref.name}__pending"] for _, extra in waiting if f"{ref.name}__pending" in extra}
             if not codes:
                 continue
-            ids = dict(ref.model._default_manager.filter(**{f"{ref.key}__in": codes}).values_list(ref.key, "id"))
+            targets = ref.model._default_manager.filter(**{f"{ref.key}__in": codes})
+            if ref.scope is not None:
+                # Scoped like validation: a same-batch row that turned out to be a no-op because
+                # another desk already holds its natural key must not lend that desk's row's id.
+                targets = ref.scope(batch.user, targets)
+            ids = dict(targets.values_list(ref.key, "id"))
             for row, extra in waiting:
                 code = extra.get(f"{ref.name}__pending")
                 if code in ids:
@@ -348,7 +354,10 @@ def _insert_in_dependency_order(batch: Batch) -> list[int]:
         for row, extra in waiting:
             (blocked if any(k.endswith("__pending") for k in extra) else ready).append((row, extra))  # type: ignore[arg-type]
         if not ready:
-            raise ValidationFailed("Rows of this batch reference each other in a cycle; nothing was written.")
+            raise ValidationFailed(
+                "Rows of this batch reference each other in a cycle, or reference a row of the batch "
+                "that could not be used; nothing was written."
+            )
         created += insert(spec, [row for row, _ in ready])  # type: ignore[misc]
         waiting = blocked
     return created

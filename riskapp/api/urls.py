@@ -1,5 +1,16 @@
-"""Market risk API routes under /api/v1/."""
+"""Risk API routes under /api/v1/."""
 
-from django.urls import URLPattern
+from django.urls import re_path
 
-urlpatterns: list[URLPattern] = []
+from core.api.routers import OptionalSlashRouter
+from riskapp.api import views
+
+router = OptionalSlashRouter()
+router.register("risk/limits", views.LimitViewSet, basename="risklimit")
+router.register("risk/breaches", views.LimitBreachViewSet, basename="riskbreach")
+router.register("risk/scenarios", views.ScenarioViewSet, basename="riskscenario")
+
+urlpatterns = [
+    re_path(r"^pretrade/check/?$", views.PretradeCheckView.as_view(), name="pretrade-check"),
+    *router.urls,
+]

@@ -148,6 +148,13 @@ def test_given_an_invalid_time_then_the_error_is_shown_and_no_rows(auditor_clien
     assert _actions(response) == set()
 
 
+@pytest.mark.parametrize("cursor", ["\u00b2", "-1", "abc", "9" * 30])
+def test_given_a_malformed_page_cursor_then_it_is_ignored_not_a_server_error(auditor_client, events, cursor):
+    # "²" passes str.isdigit() but not int(): it was a 500.
+    for name in ("before", "after"):
+        assert auditor_client.get(LIST, {name: cursor}).status_code == 200
+
+
 def test_given_no_match_then_a_clear_empty_state_offers_to_clear_filters(auditor_client, events):
     html = auditor_client.get(LIST, {"action": "nothing.like.this"}).content.decode()
 

@@ -118,8 +118,9 @@ def test_given_inactive_user_then_key_refused(user):
         lambda raw: "x" * 17 + "." + raw.split(".", 1)[1],  # prefix too long
         lambda raw: "",
         lambda raw: "\u00e9t\u00e9.secret",  # latin-1 header text
+        lambda raw: "ab\x00cd." + raw.split(".", 1)[1],  # NUL: PostgreSQL refuses it in text (was a 500)
     ],
-    ids=["wrong-secret", "unknown-prefix", "no-secret", "no-prefix", "long-prefix", "empty", "non-ascii"],
+    ids=["wrong-secret", "unknown-prefix", "no-secret", "no-prefix", "long-prefix", "empty", "non-ascii", "nul"],
 )
 def test_given_wrong_or_malformed_key_then_401(user, mangle):
     _, raw = api_key_create(user=user, name="oms")

@@ -72,6 +72,7 @@ portfolios:portfolio_list             L  Y  Y  Y  Y  Y  N  Y
 portfolios:portfolio_detail           L  Y  Y  Y  Y  Y  N  Y
 portfolios:snapshot_start             L  Y  Y  Y  Y  N  N  Y
 riskapp:index                         L  Y  N  N  N  Y  N  Y
+riskapp:portfolio                     L  Y  N  N  N  Y  N  Y
 surveillance:index                    L  N  Y  Y  N  Y  N  Y
 execution_quality:index               L  Y  Y  Y  N  Y  N  Y
 wealth:index                          L  N  N  N  Y  Y  N  Y
@@ -120,6 +121,13 @@ orderevent-list                       U  Y  Y  Y  Y  Y  Y  Y
 orderevent-detail                     U  Y  Y  Y  Y  Y  Y  Y
 trade-list                            U  Y  Y  Y  Y  Y  Y  Y
 trade-detail                          U  Y  Y  Y  Y  Y  Y  Y
+pretrade-check                        U  405 N N  N  N  405 405
+risklimit-list                        U  Y  N  N  N  Y  N  Y
+risklimit-detail                      U  Y  N  N  N  Y  N  Y
+riskbreach-list                       U  Y  N  N  N  Y  N  Y
+riskbreach-detail                     U  Y  N  N  N  Y  N  Y
+riskscenario-list                     U  Y  N  N  N  Y  N  Y
+riskscenario-detail                   U  Y  N  N  N  Y  N  Y
 """
 
 # POST to every ingestion endpoint (the list URL of every IngestViewSet).
@@ -204,7 +212,7 @@ def _param_value(route: Route, param: str, objects: dict[str, Any]) -> Any:
         return objects["run"].pk
     if pattern.startswith("audit/") and param == "pk":
         return objects["audit_event"].pk
-    if pattern.startswith("portfolios/") and param == "code":
+    if pattern.startswith(("portfolios/", "risk/portfolios/")) and param == "code":
         return objects["portfolio"].code
     if pattern.startswith("admin/"):
         return _admin_value(pattern, param, objects)
@@ -265,6 +273,7 @@ def objects(desk, other_desk) -> dict[str, Any]:
             "orderevent": m.OrderEvent.objects.create(order=order, sequence=0, event_type="new", ts=TS),
             "trade": TradeFactory(account=account, instrument=aapl, order=order),
             "calculationrun": CalculationRun.objects.create(kind="test"),
+            **_risk_objects(portfolio),
             "auditevent": AuditEvent.objects.order_by("pk").first(),
         },
         "other": {
@@ -278,6 +287,23 @@ def objects(desk, other_desk) -> dict[str, Any]:
             "desk": other_desk,
         },
     }
+
+
+def _risk_objects(portfolio: m.Portfolio) -> dict[str, Any]:
+    from riskapp.models import Limit, LimitBreach, Scenario
+
+    limit = Limit.objects.create(portfolio=portfolio, kind="gross_leverage", threshold=Decimal("2"))
+    breach = LimitBreach.objects.create(
+        limit=limit,
+        portfolio=portfolio,
+        severity="breach",
+        measured=Decimal("3"),
+        limit_value=Decimal("2"),
+        utilisation=1.5,
+        recommended_action="Reduce gross exposure.",
+    )
+    scenario = Scenario.objects.create(name="Energy crash", shocks={"sector:Energy": -40})
+    return {"risklimit": limit, "riskbreach": breach, "riskscenario": scenario}
 
 
 @dataclass

@@ -226,6 +226,23 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
         None,
         "cycle",
     ),
+    # A batch row whose natural key another desk holds is a no-op; a child naming it must not
+    # be linked to that desk's order (it was, before the pending lookup was scoped).
+    "parent-in-batch-held-by-other-desk": (
+        "orders",
+        [_with(_ORDER, client_order_id="ORD-OTHER"), _with(_ORDER, client_order_id="C", parent="ORD-OTHER")],
+        400,
+        None,
+        "could not be used",
+    ),
+    # Re-sending another desk's account with links was a KeyError (500) in the link hook.
+    "relink-other-desks-account": (
+        "accounts",
+        [{"code": "ACC-OTHER", "kind": "client", "owner": "BO1", "desk": "EQ", "linked_accounts": ["ACC1"]}],
+        400,
+        "linked_accounts",
+        "not on your desks",
+    ),
     "parent-in-batch-other-side": (
         "orders",
         [_with(_ORDER, client_order_id="P"), _with(_ORDER, client_order_id="C", parent="P", side="sell")],

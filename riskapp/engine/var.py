@@ -1,0 +1,603 @@
+"""Value at Risk and Expected Shortfall of a linear book (and, by callback, of a non-linear one).
+
+Conventions (see :mod:`riskapp.engine.types` and docs/risk-methodology.md): ``returns`` is T × N
+simple daily returns oldest first, ``values`` the N signed position values in base currency,
+the linear P&L of a scenario is ``returns @ values`` and loss = −P&L. VaR and ES are positive
+losses, floored at 0, with ES ≥ VaR. Every method computes a 1-day figure and scales it to
+``horizon_days`` by the square root of time (VaR_h = VaR_1·√h, ES likewise); parametric methods
+with ``mean=True`` subtract the drift μ·h; Monte Carlo may instead simulate h-day returns
+directly (``horizon_method="simulate"``).
+
+Methods: :func:`parametric_normal`, :func:`parametric_t`, :func:`cornish_fisher`,
+:func:`historical` (and :func:`historical_many` for thousands of books at once),
+:func:`monte_carlo` (multivariate normal or Student-t), and :func:`var_all` for every
+method × confidence × horizon in one call, sharing the expensive work.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, stats
+from scipy.linalg.blas import dtrmm
+
+from riskapp.engine.covariance import PreparedCov, covariance_prepare, sample_cov
+from riskapp.engine.tail import tail_count, var_es_from_losses
+from riskapp.engine.types import (
+    DEFAULT_CONFIDENCES,
+    DEFAULT_HORIZONS,
+    FloatArray,
+    RiskInputError,
+    VarResult,
+    check_confidence,
+    check_horizon,
+    check_returns,
+    check_values,
+)
+
+#: Full revaluation: scenario returns (k × N, read-only, reused between calls — copy it to keep
+#: it) → the k-vector of portfolio P&L in base currency.
+Revalue = Callable[[FloatArray], npt.ArrayLike]
+Dist = Literal["normal", "t"]
+
+#: Bounds for the Student-t degrees of freedom fitted by maximum likelihood. Daily equity P&L
+#: typically fits ν ≈ 3–6. Below ~2.5 the variance-matched scale √((ν−2)/ν) collapses and the
+#: 99% quantile drops *below* the normal one, an artefact of forcing a finite variance; above
+#: 1000 the t is indistinguishable from the normal.
+DOF_BOUNDS: tuple[float, float] = (2.5, 1000.0)
+
+#: Methods :func:`var_all` runs by default, and every name it understands.
+DEFAULT_METHODS: tuple[str, ...] = ("parametric_normal", "parametric_t", "cornish_fisher", "historical", "monte_carlo")
+ALL_METHODS: tuple[str, ...] = (*DEFAULT_METHODS, "monte_carlo_t", "fhs_ewma", "fhs_garch", "evt")
+
+# Cap on the bytes of one P × T loss block in historical_many (64 MB): bounds memory for any
+# number of portfolios while keeping blocks large enough for BLAS to run at full speed.
+_HISTORICAL_BLOCK_BYTES = 64 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------- parametric
+
+
+def parametric_normal(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    horizon_days: int = 1,
+    cov: npt.ArrayLike | None = None,
+    mean: bool = False,
+) -> VarResult:
+    """Delta-normal VaR/ES: P&L ~ N(μ_p, σ_p²) with σ_p² = vᵀΣv.
+
+    VaR = z_c·σ_p·√h − μ_p·h and ES = σ_p·φ(z_c)/(1−c)·√h − μ_p·h (McNeil, Frey & Embrechts,
+    *Quantitative Risk Management*, 2015, Example 2.14), z_c = Φ⁻¹(c); μ_p = 0 unless
+    ``mean=True``. Σ is ``cov`` when given (repaired to the nearest PSD matrix if it is not
+    PSD; ``details["cov_repaired"]`` says so) and otherwise the sample covariance of ``returns``.
+    """
+    c = check_confidence(confidence)
+    h = check_horizon(horizon_days)
+    arr, vals = _book(returns, values)
+    sigma, repaired = _portfolio_sigma(arr, vals, cov)
+    mu = float(arr.mean(axis=0) @ vals) if mean else 0.0
+    var, es = _normal_var_es(sigma, mu, c, h)
+    details = {"sigma_1d": sigma, "mean_1d": mu, "z": float(stats.norm.ppf(c)), "cov_repaired": float(repaired)}
+    return VarResult("parametric_normal", c, h, var, es, details)
+
+
+def parametric_t(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    horizon_days: int = 1,
+    dof: float | None = None,
+    mean: bool = False,
+) -> VarResult:
+    """Student-t VaR/ES: P&L = μ_p + s·T_ν with the scale s = σ_p·√((ν−2)/ν) so Var = σ_p².
+
+    ν is fitted by maximum likelihood on the portfolio P&L when ``dof`` is None
+    (:func:`t_dof_fit`). For the standard t, VaR_c = t_ν⁻¹(c) and
+    ES_c = g_ν(t_ν⁻¹(c))/(1−c)·(ν + t_ν⁻¹(c)²)/(ν−1), g_ν its density (McNeil, Frey &
+    Embrechts, *Quantitative Risk Management*, 2015, Example 2.15); both are multiplied by s·√h.
+    """
+    c = check_confidence(confidence)
+    h = check_horizon(horizon_days)
+    arr, vals = _book(returns, values)
+    pnl = arr @ vals
+    sigma = float(np.std(pnl, ddof=1))
+    nu = t_dof_fit(pnl) if dof is None else _check_dof(dof)
+    mu = float(pnl.mean()) if mean else 0.0
+    var, es = _t_var_es(sigma, mu, nu, c, h)
+    return VarResult("parametric_t", c, h, var, es, {"sigma_1d": sigma, "mean_1d": mu, "dof": nu})
+
+
+def cornish_fisher(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    horizon_days: int = 1,
+    mean: bool = False,
+) -> VarResult:
+    """Modified (Cornish–Fisher) VaR/ES from the skewness S and excess kurtosis K of the loss.
+
+    z_cf = z + (z²−1)S/6 + (z³−3z)K/24 − (2z³−5z)S²/36 and VaR = σ·z_cf·√h (Zangari 1996,
+    RiskMetrics Monitor Q4; Favre & Galeano 2002). ES is the exact tail mean of that
+    Cornish–Fisher quantile function, ES = 1/(1−c)·∫_c^1 VaR_u du (Acerbi & Tasche 2002), which
+    integrates in closed form to σ·φ(z)/(1−c)·[1 + zS/6 + (z²−1)K/24 − (2z²−1)S²/36]·√h.
+    Moments follow PerformanceAnalytics' modified VaR: σ with divisor T−1, S and K as
+    moment ratios (``scipy.stats.skew``/``kurtosis`` defaults). The expansion is only
+    monotone for moderate S and K (Maillard 2012); ES is floored at VaR.
+    """
+    c = check_confidence(confidence)
+    h = check_horizon(horizon_days)
+    arr, vals = _book(returns, values)
+    losses = -(arr @ vals)
+    sigma = float(np.std(losses, ddof=1))
+    if sigma > 0.0:
+        skew = float(stats.skew(losses))
+        kurt = float(stats.kurtosis(losses))  # excess (Fisher) kurtosis
+    else:
+        skew = kurt = 0.0
+    mu_loss = float(losses.mean()) if mean else 0.0
+    z = float(stats.norm.ppf(c))
+    z_cf = z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
+    es_factor = 1 + z * skew / 6 + (z**2 - 1) * kurt / 24 - (2 * z**2 - 1) * skew**2 / 36
+    es_z = float(stats.norm.pdf(z)) / (1 - c) * es_factor
+    root_h = math.sqrt(h)
+    var = max(sigma * z_cf * root_h + mu_loss * h, 0.0)
+    es = max(sigma * es_z * root_h + mu_loss * h, var)
+    details = {"sigma_1d": sigma, "skew": skew, "excess_kurtosis": kurt, "z_cf": z_cf}
+    return VarResult("cornish_fisher", c, h, var, es, details)
+
+
+def t_dof_fit(pnl: npt.ArrayLike) -> float:
+    """Degrees of freedom ν of a variance-matched Student-t fitted to ``pnl`` by maximum likelihood.
+
+    The P&L is standardised by its sample mean and standard deviation and the profile
+    likelihood of ν is maximised with the t scaled to unit variance, i.e. the same model
+    :func:`parametric_t` uses (location/scale by moments, shape by ML). ν ∈ ``DOF_BOUNDS``.
+    """
+    x = np.asarray(pnl, dtype=np.float64).reshape(-1)
+    if x.size < 3 or not np.all(np.isfinite(x)):
+        raise RiskInputError("At least 3 finite P&L observations are needed to fit a Student-t.")
+    sd = float(np.std(x, ddof=1))
+    if sd == 0.0:
+        return DOF_BOUNDS[1]
+    std = (x - x.mean()) / sd
+
+    def negative_loglik(inv_nu: float) -> float:
+        nu = 1.0 / inv_nu
+        scale = math.sqrt((nu - 2.0) / nu)
+        return -float(np.sum(stats.t.logpdf(std / scale, nu)) - std.size * math.log(scale))
+
+    # Optimising 1/ν keeps the normal limit (1/ν → 0) at a finite end of a short interval.
+    lo, hi = DOF_BOUNDS
+    res = optimize.minimize_scalar(negative_loglik, bounds=(1.0 / hi, 1.0 / lo), method="bounded")
+    return float(min(max(1.0 / float(res.x), lo), hi))
+
+
+# ---------------------------------------------------------------------------- historical
+
+
+def historical(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    horizon_days: int = 1,
+    revalue: Revalue | None = None,
+) -> VarResult:
+    """Historical simulation: today's book under each past day's returns.
+
+    VaR is the c-quantile of the T scenario losses (linear interpolation, numpy's default)
+    and ES the mean of the ceil(T·(1−c)) largest (:mod:`riskapp.engine.tail`), scaled by √h.
+    ``revalue`` (scenario returns T × N → T P&L) replaces the linear P&L, e.g. to reprice
+    options fully.
+    """
+    c = check_confidence(confidence)
+    h = check_horizon(horizon_days)
+    arr, vals = _book(returns, values)
+    losses = -_revalued_pnl(revalue, arr) if revalue is not None else -(arr @ vals)
+    var1, es1 = var_es_from_losses(losses, c)
+    root_h = math.sqrt(h)
+    details = {"n_scenarios": float(losses.size), "worst_loss_1d": float(losses.max())}
+    return VarResult("historical", c, h, var1 * root_h, es1 * root_h, details)
+
+
+def historical_many(
+    returns: npt.ArrayLike, values_matrix: npt.ArrayLike, *, confidence: float
+) -> tuple[FloatArray, FloatArray]:
+    """1-day historical VaR and ES of P portfolios at once (``values_matrix`` N × P).
+
+    Same convention as :func:`historical`, column by column (equal to
+    ``tail.var_es_columns(-(returns @ values_matrix), c)``), but computed block by block with
+    portfolios as contiguous rows and a single in-place partition per block (numpy's
+    ``quantile`` would partition a second time and copy). Memory stays under ~64 MB of losses
+    whatever P is.
+    """
+    c = check_confidence(confidence)
+    arr = check_returns(returns, min_rows=1)
+    mat = np.asarray(values_matrix, dtype=np.float64)
+    if mat.ndim == 1:
+        mat = mat[:, None]
+    if mat.ndim != 2 or mat.shape[0] != arr.shape[1] or mat.shape[1] == 0:
+        raise RiskInputError(
+            f"values_matrix must be N × P with N = {arr.shape[1]} assets and P ≥ 1 portfolios; got shape {mat.shape}."
+        )
+    if not np.all(np.isfinite(mat)):
+        raise RiskInputError("Position values must be finite numbers.")
+    n_days, n_books = arr.shape[0], mat.shape[1]
+    neg_values_t = -mat.T  # P × N; negating the small operand instead of the P × T product
+    block = max(1, min(n_books, _HISTORICAL_BLOCK_BYTES // (8 * n_days)))
+    var = np.empty(n_books)
+    es = np.empty(n_books)
+    for start in range(0, n_books, block):
+        stop = min(start + block, n_books)
+        losses = neg_values_t[start:stop] @ arr.T  # (stop−start) × T, C-contiguous rows
+        var[start:stop], es[start:stop] = _var_es_rows_inplace(losses, c)
+    return var, es
+
+
+def _var_es_rows_inplace(losses: FloatArray, c: float) -> tuple[FloatArray, FloatArray]:
+    """VaR/ES of each row of ``losses`` (P × n) by the tail.py convention; reorders the rows."""
+    n = losses.shape[1]
+    # numpy's "linear" quantile: virtual index c·(n−1), interpolated between its neighbours.
+    position = c * (n - 1)
+    lo = min(int(math.floor(position)), n - 1)
+    hi = min(lo + 1, n - 1)
+    frac = position - lo
+    k = tail_count(n, c)
+    losses.partition(sorted({lo, hi, n - k}), axis=1)
+    below, above = losses[:, lo], losses[:, hi]
+    # The same two-sided linear interpolation numpy uses, so results agree to the last bit.
+    diff = above - below
+    var = below + diff * frac if frac < 0.5 else above - diff * (1.0 - frac)
+    es = losses[:, n - k :].mean(axis=1)
+    var = np.maximum(var, 0.0)
+    return var, np.maximum(es, var)
+
+
+# ---------------------------------------------------------------------------- Monte Carlo
+
+
+def monte_carlo(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    horizon_days: int = 1,
+    n_scenarios: int = 100_000,
+    dist: str = "normal",
+    dof: float = 5.0,
+    seed: int | np.random.Generator = 0,
+    chunk_size: int = 20_000,
+    cov: npt.ArrayLike | None = None,
+    revalue: Revalue | None = None,
+    mean: bool = False,
+    horizon_method: str = "sqrt",
+) -> VarResult:
+    """Monte Carlo VaR/ES from simulated multivariate normal or Student-t daily returns.
+
+    Scenarios are r = μ + F·z with F Fᵀ = Σ (Cholesky of ``cov`` or of the sample covariance,
+    repaired to the nearest PSD matrix if needed) and z standard normal; for ``dist="t"`` each
+    scenario is multiplied by √((ν−2)/W), W ~ χ²_ν, which gives a multivariate t with
+    covariance exactly Σ (McNeil, Frey & Embrechts 2015, §6.2). μ = sample mean if ``mean``
+    else 0. The P&L is linear (``scenarios @ values``) unless ``revalue`` is given (full
+    revaluation, called once per chunk). VaR/ES of the simulated losses follow tail.py.
+
+    ``chunk_size`` rows are simulated at a time into one reused buffer, so memory is
+    ``chunk_size × N`` floats whatever ``n_scenarios`` is; the random stream does not depend on
+    ``chunk_size`` (same seed → same figures). ``horizon_method="sqrt"`` (default) scales the
+    1-day figures by √h; ``"simulate"`` draws h-day returns (Σ·h, μ·h) directly, which only
+    differs from √h scaling for non-linear books.
+    """
+    c = check_confidence(confidence)
+    h = check_horizon(horizon_days)
+    arr, vals = _book(returns, values)
+    scale = _horizon_scale(horizon_method, h)
+    losses, details = _mc_losses(
+        arr,
+        vals,
+        n_scenarios=n_scenarios,
+        dist=dist,
+        dof=dof,
+        seed=seed,
+        chunk_size=chunk_size,
+        cov=cov,
+        revalue=revalue,
+        mean=mean,
+        horizon_days=h if horizon_method == "simulate" else 1,
+    )
+    var1, es1 = var_es_from_losses(losses, c)
+    method = "monte_carlo_t" if dist == "t" else "monte_carlo"
+    return VarResult(method, c, h, var1 * scale, es1 * scale, details)
+
+
+def _mc_losses(
+    arr: FloatArray,
+    vals: FloatArray,
+    *,
+    n_scenarios: int,
+    dist: str,
+    dof: float,
+    seed: int | np.random.Generator,
+    chunk_size: int,
+    cov: npt.ArrayLike | None,
+    revalue: Revalue | None,
+    mean: bool,
+    horizon_days: int,
+) -> tuple[FloatArray, dict[str, float]]:
+    """Simulated losses (n_scenarios) of the book; see :func:`monte_carlo`."""
+    if dist not in ("normal", "t"):
+        raise RiskInputError(f"Unknown Monte Carlo distribution {dist!r}; expected 'normal' or 't'.")
+    n = _check_positive_int(n_scenarios, "n_scenarios")
+    chunk = min(_check_positive_int(chunk_size, "chunk_size"), n)
+    nu = _check_dof(dof) if dist == "t" else math.inf
+    prepared = covariance_prepare(sample_cov(arr) if cov is None else cov, vals.size, factor=True)
+    factor = _scaled_factor(prepared, horizon_days)
+    mu = arr.mean(axis=0) * horizon_days if mean else None
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    # Mixing variables first and all at once (n floats), so the normal stream that follows is
+    # the same whatever the chunk size.
+    row_scale = np.sqrt((nu - 2.0) / rng.chisquare(nu, n)) if dist == "t" else None
+
+    losses = np.empty(n)
+    buffer = np.empty((chunk, vals.size))
+    product = None if prepared.factor_is_lower else np.empty_like(buffer)
+    neg_vals = -vals
+    mu_loss = float(mu @ neg_vals) if mu is not None else 0.0
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        z = buffer[: stop - start]
+        rng.standard_normal(out=z)
+        scenarios = _correlate(z, factor, prepared.factor_is_lower, product)
+        segment = losses[start:stop]
+        if revalue is None:
+            np.matmul(scenarios, neg_vals, out=segment)
+            if row_scale is not None:
+                segment *= row_scale[start:stop]
+            segment += mu_loss
+        else:
+            if row_scale is not None:
+                scenarios *= row_scale[start:stop, None]
+            if mu is not None:
+                scenarios += mu
+            segment[:] = -_revalued_pnl(revalue, scenarios)
+    details = {"n_scenarios": float(n), "chunk_size": float(chunk), "cov_repaired": float(prepared.repaired)}
+    if dist == "t":
+        details["dof"] = nu
+    return losses, details
+
+
+def _scaled_factor(prepared: PreparedCov, horizon_days: int) -> FloatArray:
+    """The covariance factor, Fortran-ordered when triangular (BLAS trmm wants it so), × √h."""
+    assert prepared.factor is not None  # covariance_prepare(factor=True) always sets it
+    factor = prepared.factor * math.sqrt(horizon_days) if horizon_days != 1 else prepared.factor
+    return np.asfortranarray(factor) if prepared.factor_is_lower else factor
+
+
+def _correlate(z: FloatArray, factor: FloatArray, lower: bool, product: FloatArray | None) -> FloatArray:
+    """Rows of ``z`` mapped to F·z_i, i.e. Z Fᵀ; in place in ``z`` when F is lower triangular.
+
+    A triangular multiply (BLAS dtrmm) does half the flops of a general matmul and needs no
+    second buffer. ``z`` (k × N, C order) seen as Fortran is Zᵀ (N × k); Zᵀ ← F·Zᵀ in place.
+    """
+    if lower:
+        out = dtrmm(1.0, factor, z.T, side=0, lower=1, trans_a=0, diag=0, overwrite_b=1)
+        return np.asarray(out, dtype=np.float64).T
+    assert product is not None
+    target = product[: z.shape[0]]
+    np.matmul(z, factor.T, out=target)
+    return target
+
+
+# ---------------------------------------------------------------------------- all methods
+
+
+def var_all(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidences: Iterable[float] = DEFAULT_CONFIDENCES,
+    horizons: Iterable[int] = DEFAULT_HORIZONS,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    seed: int = 0,
+    n_scenarios: int = 100_000,
+    **kw: Any,
+) -> list[VarResult]:
+    """Every method × confidence × horizon, in that order, sharing the expensive work.
+
+    Each method's 1-day model is built once (one Monte Carlo simulation, one t fit, one
+    historical loss vector) and then read at every confidence and horizon, so the figures are
+    identical to calling the single-method functions with the same arguments. ``methods`` may
+    name any of ``ALL_METHODS``; "fhs_ewma", "fhs_garch" and "evt" call
+    ``fhs.filtered_historical`` and ``evt.pot_var_es``. Options in ``kw``: ``cov``, ``mean``,
+    ``dof`` (ν for parametric_t and monte_carlo_t), ``chunk_size``, ``revalue`` (historical and
+    Monte Carlo; parametric methods stay delta-based), ``horizon_method``, ``lam``,
+    ``threshold_quantile``.
+    """
+    unknown_options = set(kw) - _VAR_ALL_OPTIONS
+    if unknown_options:
+        raise TypeError(f"var_all() got unexpected options: {', '.join(sorted(unknown_options))}.")
+    unknown = [m for m in methods if m not in ALL_METHODS]
+    if unknown:
+        raise RiskInputError(f"Unknown VaR methods: {', '.join(unknown)}; expected some of {', '.join(ALL_METHODS)}.")
+    cs = [check_confidence(c) for c in confidences]
+    hs = [check_horizon(h) for h in horizons]
+    if not cs or not hs:
+        raise RiskInputError("At least one confidence and one horizon are needed.")
+    arr, vals = _book(returns, values)
+
+    results: list[VarResult] = []
+    for method in methods:
+        if method in ("monte_carlo", "monte_carlo_t"):
+            results += _var_all_monte_carlo(arr, vals, method, cs, hs, seed=seed, n_scenarios=n_scenarios, kw=kw)
+        elif method in ("fhs_ewma", "fhs_garch", "evt"):
+            results += _var_all_external(arr, vals, method, cs, hs, kw)
+        elif method == "historical":
+            revalue = kw.get("revalue")
+            losses = -_revalued_pnl(revalue, arr) if revalue is not None else -(arr @ vals)
+            details = {"n_scenarios": float(losses.size), "worst_loss_1d": float(losses.max())}
+            for c in cs:
+                var1, es1 = var_es_from_losses(losses, c)
+                results += [VarResult(method, c, h, var1 * math.sqrt(h), es1 * math.sqrt(h), details) for h in hs]
+        elif method == "parametric_t":
+            dof = kw.get("dof")
+            nu = t_dof_fit(arr @ vals) if dof is None else _check_dof(dof)
+            results += [
+                parametric_t(arr, vals, confidence=c, horizon_days=h, dof=nu, mean=kw.get("mean", False))
+                for c in cs
+                for h in hs
+            ]
+        elif method == "parametric_normal":
+            results += [
+                parametric_normal(
+                    arr, vals, confidence=c, horizon_days=h, cov=kw.get("cov"), mean=kw.get("mean", False)
+                )
+                for c in cs
+                for h in hs
+            ]
+        else:  # cornish_fisher
+            results += [
+                cornish_fisher(arr, vals, confidence=c, horizon_days=h, mean=kw.get("mean", False))
+                for c in cs
+                for h in hs
+            ]
+    return results
+
+
+_VAR_ALL_OPTIONS = frozenset(
+    {"cov", "mean", "dof", "chunk_size", "revalue", "horizon_method", "lam", "threshold_quantile"}
+)
+
+
+def _var_all_monte_carlo(
+    arr: FloatArray,
+    vals: FloatArray,
+    method: str,
+    cs: list[float],
+    hs: list[int],
+    *,
+    seed: int,
+    n_scenarios: int,
+    kw: dict[str, Any],
+) -> list[VarResult]:
+    dist = "t" if method == "monte_carlo_t" else "normal"
+    horizon_method = kw.get("horizon_method", "sqrt")
+    _horizon_scale(horizon_method, 1)  # validate before simulating
+    simulate = horizon_method == "simulate"
+    options = {
+        "n_scenarios": n_scenarios,
+        "dist": dist,
+        "dof": kw.get("dof") or 5.0,
+        "chunk_size": kw.get("chunk_size", 20_000),
+        "cov": kw.get("cov"),
+        "revalue": kw.get("revalue"),
+        "mean": kw.get("mean", False),
+    }
+    out: list[VarResult] = []
+    # One simulation serves every horizon under √h scaling; "simulate" needs one per horizon.
+    simulations = {h: _mc_losses(arr, vals, seed=seed, horizon_days=h, **options) for h in (hs if simulate else [1])}
+    for c in cs:
+        for h in hs:
+            losses, details = simulations[h if simulate else 1]
+            var1, es1 = var_es_from_losses(losses, c)
+            scale = 1.0 if simulate else math.sqrt(h)
+            out.append(VarResult(method, c, h, var1 * scale, es1 * scale, details))
+    return out
+
+
+def _var_all_external(
+    arr: FloatArray, vals: FloatArray, method: str, cs: list[float], hs: list[int], kw: dict[str, Any]
+) -> list[VarResult]:
+    """Filtered historical simulation and EVT live in their own modules (imported lazily)."""
+    out: list[VarResult] = []
+    if method == "evt":
+        from riskapp.engine import evt
+
+        options = {k: kw[k] for k in ("threshold_quantile",) if k in kw}
+        for c in cs:
+            out += [evt.pot_var_es(arr, vals, confidence=c, horizon_days=h, **options) for h in hs]
+        return out
+    from riskapp.engine import fhs
+
+    vol_model = "ewma" if method == "fhs_ewma" else "garch"
+    options = {k: kw[k] for k in ("lam",) if k in kw}
+    for c in cs:
+        for h in hs:
+            res = fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model, **options)
+            # Name the volatility model in the method so both FHS variants can sit side by side.
+            out.append(VarResult(method, res.confidence, res.horizon_days, res.var, res.es, res.details))
+    return out
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _book(returns: npt.ArrayLike, values: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Validated returns (T × N, T ≥ 2) and values (N) of one book."""
+    arr = check_returns(returns, min_rows=2)
+    return arr, check_values(values, arr.shape[1])
+
+
+def _portfolio_sigma(arr: FloatArray, vals: FloatArray, cov: npt.ArrayLike | None) -> tuple[float, bool]:
+    """Daily P&L standard deviation √(vᵀΣv) and whether Σ had to be repaired."""
+    if cov is None:
+        # std of the P&L series equals √(vᵀ S v) for the sample covariance S, in O(T·N).
+        return float(np.std(arr @ vals, ddof=1)), False
+    prepared = covariance_prepare(cov, vals.size)
+    return math.sqrt(max(float(vals @ prepared.cov @ vals), 0.0)), prepared.repaired
+
+
+def _normal_var_es(sigma: float, mu: float, c: float, h: int) -> tuple[float, float]:
+    z = float(stats.norm.ppf(c))
+    root_h = math.sqrt(h)
+    var = max(z * sigma * root_h - mu * h, 0.0)
+    es = max(sigma * float(stats.norm.pdf(z)) / (1.0 - c) * root_h - mu * h, var)
+    return var, es
+
+
+def _t_var_es(sigma: float, mu: float, nu: float, c: float, h: int) -> tuple[float, float]:
+    q = float(stats.t.ppf(c, nu))
+    es_std = float(stats.t.pdf(q, nu)) / (1.0 - c) * (nu + q * q) / (nu - 1.0)
+    scale = sigma * math.sqrt((nu - 2.0) / nu) * math.sqrt(h)
+    var = max(scale * q - mu * h, 0.0)
+    return var, max(scale * es_std - mu * h, var)
+
+
+def _revalued_pnl(revalue: Revalue, scenarios: FloatArray) -> FloatArray:
+    """Call the full-revaluation callback on a read-only view and check what it returns."""
+    view = scenarios.view()
+    view.flags.writeable = False
+    pnl = np.asarray(revalue(view), dtype=np.float64).reshape(-1)
+    if pnl.size != scenarios.shape[0]:
+        raise RiskInputError(f"Revaluation returned {pnl.size} P&L values for {scenarios.shape[0]} scenarios.")
+    if not np.all(np.isfinite(pnl)):
+        raise RiskInputError("Revaluation returned missing or non-finite P&L values.")
+    return pnl
+
+
+def _horizon_scale(horizon_method: str, h: int) -> float:
+    if horizon_method == "sqrt":
+        return math.sqrt(h)
+    if horizon_method == "simulate":
+        return 1.0
+    raise RiskInputError(f"Unknown horizon method {horizon_method!r}; expected 'sqrt' or 'simulate'.")
+
+
+def _check_dof(dof: float) -> float:
+    nu = float(dof)
+    if not (nu > 2.0 and math.isfinite(nu)):
+        raise RiskInputError(f"Student-t degrees of freedom must be a finite number above 2; got {dof!r}.")
+    return nu
+
+
+def _check_positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise RiskInputError(f"{name} must be a positive whole number; got {value!r}.")
+    return int(value)

@@ -1,1 +1,0 @@
-"""Market risk services: the only place that writes. (Filled in by the Market risk issue.)"""

@@ -1,0 +1,5 @@
+"""Risk services: the only code that writes risk tables (runs, limits, breaches, scenarios).
+
+Split by meaning: ``limits`` (definitions, checks, breaches, kill switch), ``pretrade`` (the
+cached pre-trade check), ``runs`` (risk calculations).
+"""
