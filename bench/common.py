@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -31,6 +32,8 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+# Base settings refuse the development key when DEBUG is off; one throwaway key per run.
+_SECRET_KEY = "bench-" + secrets.token_urlsafe(48)
 
 DOCS_HEADER = """# Benchmarks
 
@@ -85,6 +88,7 @@ def django_env(url: str, **extra: str) -> dict[str, str]:
         {
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "DEBUG": "false",
+            "SECRET_KEY": _SECRET_KEY,
             "DATABASE_URL": url,
             "LOG_LEVEL": "WARNING",
             # One OMS client posting as fast as it can must not be throttled by the benchmark.

@@ -494,7 +494,7 @@ def cpu_analysis(r: Results) -> str:
     return textwrap.fill(
         f"Where the time goes, in CPU per batch: the API costs {api:.0f} ms ({_ms(api_app)} in Python: "
         f"HTTP, JSON, validation, COPY formatting; {_ms(api_pg)} in PostgreSQL), the bare-table COPY "
-        f"{raw:.0f} ms. Writing the rows into the trade table itself (third line: its ten indexes, "
+        f"{raw:.0f} ms. Writing the rows into the trade table itself (third line: its seven indexes, "
         f"check constraints and deferred foreign-key checks, no validation at all) costs PostgreSQL "
         f"{table:.0f} ms per batch alone, so on this schema even an API with no Python cost would stay "
         f"near {raw / table:.2f} of the bare-table rate; the API reaches "

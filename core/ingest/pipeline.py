@@ -408,7 +408,9 @@ def write_batch(batch: Batch, *, inputs_hash: str, idempotency_key: str | None) 
     user_id = batch.user.pk
     for callback in _FOLLOWUPS.get(spec.name, []):
         if created_ids:
-            transaction.on_commit(lambda cb=callback: cb(created_ids, user_id))  # type: ignore[misc]
+            # robust: the batch is committed by then; a failing follow-up (the broker down) is
+            # logged, not turned into a 500 for a request whose rows were written.
+            transaction.on_commit(lambda cb=callback: cb(created_ids, user_id), robust=True)  # type: ignore[misc]
     return IngestResult(entity=spec.name, received=len(batch.rows), created=len(created_ids), audit_event_id=event.pk)
 
 

@@ -80,7 +80,7 @@ def gpd_var(*, threshold: float, xi: float, beta: float, n: int, n_exceed: int, 
         )
     if abs(xi) < _XI_ZERO:
         return threshold - beta * math.log(tail_ratio)
-    return threshold + (beta / xi) * (tail_ratio ** (-xi) - 1.0)
+    return float(threshold + (beta / xi) * (tail_ratio ** (-xi) - 1.0))
 
 
 def gpd_es(*, var: float, threshold: float, xi: float, beta: float) -> float:
@@ -140,6 +140,43 @@ def pot_tail(
     return var, es, d
 
 
+def _pot_one_day(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    threshold_quantile: float,
+    min_exceedances: int,
+    vol_model: VolModel | None,
+    lam: float,
+    with_es: bool,
+) -> tuple[float, float, dict[str, float]]:
+    """1-day (VaR, ES, details) of a linear book, floored at 0; ES is NaN when ``with_es`` is False."""
+    c = check_confidence(confidence)
+    min_days = {None: 2, "ewma": MIN_DAYS_EWMA, "garch": MIN_DAYS_GARCH}.get(vol_model)
+    if min_days is None:
+        raise RiskInputError(f"Unknown volatility model {vol_model!r}; use None, 'ewma' or 'garch'.")
+    r = check_returns(returns, min_rows=min_days)
+    v = check_values(values, r.shape[1])
+    pnl: FloatArray = r @ v
+    if not np.any(pnl != 0.0):
+        return 0.0, 0.0, {"n_obs": float(pnl.size)}
+    if vol_model is None:
+        var1, es1, details = pot_tail(
+            -pnl, confidence=c, threshold_quantile=threshold_quantile, min_exceedances=min_exceedances, with_es=with_es
+        )
+    else:
+        gross = float(np.sum(np.abs(v)))
+        z, sigma_next, filt = standardised_residuals(pnl, vol_model=vol_model, lam=lam, garch_scale=100.0 / gross)
+        var_z, es_z, details = pot_tail(
+            -z, confidence=c, threshold_quantile=threshold_quantile, min_exceedances=min_exceedances, with_es=with_es
+        )
+        var1, es1 = var_z * sigma_next, es_z * sigma_next
+        details = {**filt, **details}
+    var1 = max(var1, 0.0)
+    return var1, max(es1, var1) if with_es else math.nan, details
+
+
 def pot_var_es(
     returns: npt.ArrayLike,
     values: npt.ArrayLike,
@@ -156,31 +193,46 @@ def pot_var_es(
     ``details``: ξ (``xi``), β (``beta``, in the units of the fitted losses), the threshold, the
     number of exceedances and observations; with a ``vol_model`` also ``sigma_forecast``. Method
     name ``"evt"`` (unconditional) or ``"evt_ewma"`` / ``"evt_garch"`` (McNeil & Frey conditional).
+    Raises ``RiskInputError`` when the fitted ξ ≥ 1 (infinite ES; ``pot_var`` still gives VaR).
     """
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
-    min_days = {None: 2, "ewma": MIN_DAYS_EWMA, "garch": MIN_DAYS_GARCH}.get(vol_model)
-    if min_days is None:
-        raise RiskInputError(f"Unknown volatility model {vol_model!r}; use None, 'ewma' or 'garch'.")
-    r = check_returns(returns, min_rows=min_days)
-    v = check_values(values, r.shape[1])
-    pnl: FloatArray = r @ v
+    var1, es1, details = _pot_one_day(
+        returns,
+        values,
+        confidence=c,
+        threshold_quantile=threshold_quantile,
+        min_exceedances=min_exceedances,
+        vol_model=vol_model,
+        lam=lam,
+        with_es=True,
+    )
     method = "evt" if vol_model is None else f"evt_{vol_model}"
-    if not np.any(pnl != 0.0):
-        return VarResult(method, c, h, 0.0, 0.0, {"n_obs": float(pnl.size)})
-    if vol_model is None:
-        var1, es1, details = pot_tail(
-            -pnl, confidence=c, threshold_quantile=threshold_quantile, min_exceedances=min_exceedances
-        )
-    else:
-        gross = float(np.sum(np.abs(v)))
-        z, sigma_next, filt = standardised_residuals(pnl, vol_model=vol_model, lam=lam, garch_scale=100.0 / gross)
-        var_z, es_z, details = pot_tail(
-            -z, confidence=c, threshold_quantile=threshold_quantile, min_exceedances=min_exceedances
-        )
-        var1, es1 = var_z * sigma_next, es_z * sigma_next
-        details = {**filt, **details}
-    var1 = max(var1, 0.0)
-    es1 = max(es1, var1)
     root_h = math.sqrt(h)
     return VarResult(method, c, h, var1 * root_h, es1 * root_h, details)
+
+
+def pot_var(
+    returns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    confidence: float,
+    horizon_days: int = 1,
+    threshold_quantile: float = 0.95,
+    min_exceedances: int = DEFAULT_MIN_EXCEEDANCES,
+    vol_model: VolModel | None = None,
+    lam: float = DEFAULT_LAMBDA,
+) -> float:
+    """EVT VaR alone (as in ``pot_var_es``), finite for any fitted ξ: what a VaR backtest needs."""
+    h = check_horizon(horizon_days)
+    var1, _, _ = _pot_one_day(
+        returns,
+        values,
+        confidence=confidence,
+        threshold_quantile=threshold_quantile,
+        min_exceedances=min_exceedances,
+        vol_model=vol_model,
+        lam=lam,
+        with_es=False,
+    )
+    return var1 * math.sqrt(h)

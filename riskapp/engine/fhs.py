@@ -81,14 +81,6 @@ class GarchParams:
         return self.alpha + self.beta
 
 
-def portfolio_pnl(returns: npt.ArrayLike, values: npt.ArrayLike, *, min_rows: int = 2) -> FloatArray:
-    """Validated linear P&L series ``returns @ values`` (T days, base currency)."""
-    r = check_returns(returns, min_rows=min_rows)
-    v = check_values(values, r.shape[1])
-    pnl: FloatArray = r @ v
-    return pnl
-
-
 def ewma_volatility(pnl: npt.ArrayLike, *, lam: float = DEFAULT_LAMBDA) -> tuple[FloatArray, float]:
     """EWMA conditional volatility of a zero-mean series.
 

@@ -139,8 +139,9 @@ def empirical_spread_factor(spread_history: npt.ArrayLike, *, confidence: float 
     mu = s.mean(axis=0)
     sd = s.std(axis=0, ddof=1)
     q = np.quantile(s, c, axis=0)
+    varies = np.ptp(s, axis=0) > 0  # a constant column's std is rounding noise, not zero
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(np.where(sd > 0, (q - mu) / sd, 0.0), dtype=np.float64)
+        return np.asarray(np.where(varies & (sd > 0), (q - mu) / sd, 0.0), dtype=np.float64)
 
 
 def lvar_bangia(

@@ -52,11 +52,11 @@ def forward_filter(
     x: FloatArray, *, startprob: FloatArray, transmat: FloatArray, means: FloatArray, vols: FloatArray
 ) -> FloatArray:
     """Filtered state probabilities P(s_t | x_1..x_t) of a Gaussian HMM (T × K), forward algorithm."""
-    log_emission = stats.norm.logpdf(x[:, None], loc=means[None, :], scale=vols[None, :])
+    log_emission = np.asarray(stats.norm.logpdf(x[:, None], loc=means[None, :], scale=vols[None, :]), dtype=np.float64)
     # Subtracting each row's maximum before exponentiating keeps the likelihoods in range;
     # the constant cancels when the row is normalised.
     emission = np.exp(log_emission - log_emission.max(axis=1, keepdims=True))
-    out = np.empty_like(emission)
+    out: FloatArray = np.empty_like(emission)
     predicted = startprob
     for t in range(x.size):
         joint = predicted * emission[t]

@@ -52,8 +52,9 @@ def _series(returns: npt.ArrayLike) -> FloatArray:
 def sharpe_moments(returns: npt.ArrayLike) -> tuple[float, float, float, int]:
     """(per-period SR̂, skewness γ₃, kurtosis γ₄ (normal = 3), T) of a return series."""
     x = _series(returns)
+    # ptp, not sd == 0: the sample sd of identical values can come out as ~1e−19 from rounding.
     sd = float(np.std(x, ddof=1))
-    if sd == 0.0:
+    if float(np.ptp(x)) == 0.0 or sd == 0.0:
         raise RiskInputError("The returns are constant: the Sharpe ratio is undefined.")
     sr = float(np.mean(x)) / sd
     skew = float(stats.skew(x))
@@ -103,7 +104,9 @@ def deflated_sharpe_ratio(returns: npt.ArrayLike, *, n_trials: int, sr_variance:
 
     ``sr_variance`` is the variance across the trials of their per-period Sharpe estimates.
     """
-    return probabilistic_sharpe_ratio(returns, benchmark_sr=expected_max_sharpe(n_trials=n_trials, sr_variance=sr_variance))
+    return probabilistic_sharpe_ratio(
+        returns, benchmark_sr=expected_max_sharpe(n_trials=n_trials, sr_variance=sr_variance)
+    )
 
 
 def min_track_record_length(returns: npt.ArrayLike, *, benchmark_sr: float = 0.0, probability: float = 0.95) -> float:

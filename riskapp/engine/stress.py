@@ -41,6 +41,13 @@ SCENARIO_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# A window is covered when prices exist within this many calendar days of both of its ends
+# (weekends and holidays, e.g. a window ending on a Sunday).
+_EDGE_DAYS = 7
+# A base price may be carried forward over at most this many price dates (holidays, halts).
+_STALE_ROWS = 5
+
+
 class ReplayResult(TypedDict):
     """Outcome of :func:`replay_historical` (amounts in base currency, returns as fractions)."""
 
@@ -109,8 +116,10 @@ def replay_historical(
     ``prices``: DataFrame of prices (dates × assets, NaN where missing); ``values``: today's position
     values by asset (mapping/Series keyed by column name, or an array aligned with the columns).
     Each asset's path is its price relative to the window's first date (prices are carried forward
-    over gaps, never backward); the P&L path is Σ value·(relative price − 1). An asset with no price
-    on the first date (not yet listed, or not in ``prices``) moves with ``proxy`` — a column name or a
+    over gaps, never backward; a halted or delisted name keeps its last price); the P&L path is
+    Σ value·(relative price − 1). The history must cover the window (prices within a week of both
+    ends). An asset with no recent price on the first date (not yet listed, stopped trading long
+    before, or not in ``prices``) moves with ``proxy`` — a column name or a
     price Series such as the market index — times its ``proxy_betas`` entry (default 1) and is listed
     in ``proxied``; without a usable proxy it is left unshocked and listed in ``unshocked``.
     """
@@ -119,10 +128,20 @@ def replay_historical(
     t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
     if t1 <= t0:
         raise RiskInputError(f"The scenario ends ({end}) before it starts ({start}).")
-    known = frame.loc[frame.index <= t1].ffill()
+    upto_end = frame.loc[frame.index <= t1]
+    known = upto_end.ffill()
     window = known.loc[known.index >= t0]
     if len(window) < 2:
         raise RiskInputError(f"No price history between {t0.date()} and {t1.date()} (need at least two dates).")
+    slack = pd.Timedelta(days=_EDGE_DAYS)
+    if window.index[0] > t0 + slack or window.index[-1] < t1 - slack:
+        raise RiskInputError(
+            f"The price history covers {window.index[0].date()}..{window.index[-1].date()} of the scenario "
+            f"window {t0.date()}..{t1.date()}; it must cover the whole window."
+        )
+    # Whether an asset has a base price: its last price at most _STALE_ROWS price dates old, so a
+    # series that stopped long before the window is proxied rather than replayed as flat.
+    base_known = upto_end.ffill(limit=_STALE_ROWS).loc[window.index[0]]
 
     proxy_path: FloatArray | None = None
     if proxy is not None:
@@ -131,7 +150,9 @@ def replay_historical(
                 raise RiskInputError(f"The proxy {proxy!r} is not a column of the prices.")
             proxy_prices = window[proxy]
         else:
-            proxy_prices = _price_frame(proxy.to_frame()).iloc[:, 0].reindex(known.index).ffill().loc[window.index]
+            series = _price_frame(proxy.to_frame()).iloc[:, 0]
+            series = series.loc[series.index <= t1]
+            proxy_prices = series.reindex(series.index.union(window.index)).ffill().loc[window.index]
         proxy_arr = proxy_prices.to_numpy(dtype=np.float64)
         if np.isfinite(proxy_arr[0]):
             proxy_path = proxy_arr / proxy_arr[0] - 1.0
@@ -142,7 +163,7 @@ def replay_historical(
     unshocked: list[str] = []
     for asset in book:
         col = window[asset].to_numpy(dtype=np.float64) if asset in window.columns else None
-        if col is not None and np.isfinite(col[0]):
+        if col is not None and np.isfinite(base_known[asset]):
             paths[asset] = col / col[0] - 1.0
         elif proxy_path is not None:
             beta = float((proxy_betas or {}).get(asset, 1.0))

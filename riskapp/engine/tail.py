@@ -32,7 +32,8 @@ def var_es_from_losses(losses: npt.ArrayLike, confidence: float) -> tuple[float,
     var = float(np.quantile(arr, c))
     k = tail_count(arr.size, c)
     es = float(np.mean(np.partition(arr, arr.size - k)[arr.size - k :]))
-    return max(var, 0.0), max(es, var, 0.0)
+    # + 0.0 turns -0.0 (a flat book) into 0.0, so it never prints as "-0".
+    return max(var, 0.0) + 0.0, max(es, var, 0.0) + 0.0
 
 
 def var_es_columns(losses: FloatArray, confidence: float) -> tuple[FloatArray, FloatArray]:
@@ -46,4 +47,4 @@ def var_es_columns(losses: FloatArray, confidence: float) -> tuple[FloatArray, F
     k = tail_count(n, c)
     top = np.partition(arr, n - k, axis=0)[n - k :]
     es = top.mean(axis=0)
-    return np.maximum(var, 0.0), np.maximum(np.maximum(es, var), 0.0)
+    return np.maximum(var, 0.0) + 0.0, np.maximum(np.maximum(es, var), 0.0) + 0.0

@@ -74,7 +74,7 @@ def parametric_normal(
     """Delta-normal VaR/ES: P&L ~ N(μ_p, σ_p²) with σ_p² = vᵀΣv.
 
     VaR = z_c·σ_p·√h − μ_p·h and ES = σ_p·φ(z_c)/(1−c)·√h − μ_p·h (McNeil, Frey & Embrechts,
-    *Quantitative Risk Management*, 2015, Example 2.14), z_c = Φ⁻¹(c); μ_p = 0 unless
+    *Quantitative Risk Management*, ch. 2: ES of a normal loss), z_c = Φ⁻¹(c); μ_p = 0 unless
     ``mean=True``. Σ is ``cov`` when given (repaired to the nearest PSD matrix if it is not
     PSD; ``details["cov_repaired"]`` says so) and otherwise the sample covariance of ``returns``.
     """
@@ -102,7 +102,7 @@ def parametric_t(
     ν is fitted by maximum likelihood on the portfolio P&L when ``dof`` is None
     (:func:`t_dof_fit`). For the standard t, VaR_c = t_ν⁻¹(c) and
     ES_c = g_ν(t_ν⁻¹(c))/(1−c)·(ν + t_ν⁻¹(c)²)/(ν−1), g_ν its density (McNeil, Frey &
-    Embrechts, *Quantitative Risk Management*, 2015, Example 2.15); both are multiplied by s·√h.
+    Embrechts, *Quantitative Risk Management*, ch. 2: ES of a Student-t loss); both are multiplied by s·√h.
     """
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
@@ -131,7 +131,9 @@ def cornish_fisher(
     integrates in closed form to σ·φ(z)/(1−c)·[1 + zS/6 + (z²−1)K/24 − (2z²−1)S²/36]·√h.
     Moments follow PerformanceAnalytics' modified VaR: σ with divisor T−1, S and K as
     moment ratios (``scipy.stats.skew``/``kurtosis`` defaults). The expansion is only
-    monotone for moderate S and K (Maillard 2012); ES is floored at VaR.
+    monotone for moderate S and K (Maillard 2012; e.g. K ≤ 8 when S = 0):
+    ``details["cf_monotone"]`` is 0 when it is not, and the figure should not be trusted then.
+    ES is floored at VaR.
     """
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
@@ -151,7 +153,11 @@ def cornish_fisher(
     root_h = math.sqrt(h)
     var = max(sigma * z_cf * root_h + mu_loss * h, 0.0)
     es = max(sigma * es_z * root_h + mu_loss * h, var)
-    details = {"sigma_1d": sigma, "skew": skew, "excess_kurtosis": kurt, "z_cf": z_cf}
+    # The expansion is a valid (increasing) quantile function iff its derivative in z,
+    # a·z² + b·z + d with the coefficients below, never goes negative (cf. Maillard 2012).
+    a, b, d = kurt / 8 - skew**2 / 6, skew / 3, 1 - kurt / 8 + 5 * skew**2 / 36
+    monotone = a >= -1e-12 and b * b - 4 * a * d <= 1e-12  # tolerance: S = K = 0 is the normal
+    details = {"sigma_1d": sigma, "skew": skew, "excess_kurtosis": kurt, "z_cf": z_cf, "cf_monotone": float(monotone)}
     return VarResult("cornish_fisher", c, h, var, es, details)
 
 
@@ -206,7 +212,8 @@ def historical(
     var1, es1 = var_es_from_losses(losses, c)
     root_h = math.sqrt(h)
     details = {"n_scenarios": float(losses.size), "worst_loss_1d": float(losses.max())}
-    return VarResult("historical", c, h, var1 * root_h, es1 * root_h, details)
+    # "+ 0.0" turns the −0.0 a flat book produces (−(0·r)) into 0.0 for display.
+    return VarResult("historical", c, h, var1 * root_h + 0.0, es1 * root_h + 0.0, details)
 
 
 def historical_many(
@@ -248,13 +255,13 @@ def _var_es_rows_inplace(losses: FloatArray, c: float) -> tuple[FloatArray, Floa
     n = losses.shape[1]
     # numpy's "linear" quantile: virtual index c·(n−1), interpolated between its neighbours.
     position = c * (n - 1)
-    lo = min(int(math.floor(position)), n - 1)
+    lo = min(math.floor(position), n - 1)
     hi = min(lo + 1, n - 1)
     frac = position - lo
     k = tail_count(n, c)
     losses.partition(sorted({lo, hi, n - k}), axis=1)
     below, above = losses[:, lo], losses[:, hi]
-    # The same two-sided linear interpolation numpy uses, so results agree to the last bit.
+    # The same two-sided linear interpolation numpy uses, so results agree with np.quantile to rounding.
     diff = above - below
     var = below + diff * frac if frac < 0.5 else above - diff * (1.0 - frac)
     es = losses[:, n - k :].mean(axis=1)
@@ -286,9 +293,10 @@ def monte_carlo(
     Scenarios are r = μ + F·z with F Fᵀ = Σ (Cholesky of ``cov`` or of the sample covariance,
     repaired to the nearest PSD matrix if needed) and z standard normal; for ``dist="t"`` each
     scenario is multiplied by √((ν−2)/W), W ~ χ²_ν, which gives a multivariate t with
-    covariance exactly Σ (McNeil, Frey & Embrechts 2015, §6.2). μ = sample mean if ``mean``
-    else 0. The P&L is linear (``scenarios @ values``) unless ``revalue`` is given (full
-    revaluation, called once per chunk). VaR/ES of the simulated losses follow tail.py.
+    covariance exactly Σ (a normal variance mixture; McNeil, Frey & Embrechts, QRM).
+    μ = sample mean if ``mean`` else 0. The P&L is linear (``scenarios @ values``) unless
+    ``revalue`` is given (full revaluation, called once per chunk). VaR/ES of the simulated
+    losses follow tail.py.
 
     ``chunk_size`` rows are simulated at a time into one reused buffer, so memory is
     ``chunk_size × N`` floats whatever ``n_scenarios`` is; the random stream does not depend on
@@ -315,7 +323,7 @@ def monte_carlo(
     )
     var1, es1 = var_es_from_losses(losses, c)
     method = "monte_carlo_t" if dist == "t" else "monte_carlo"
-    return VarResult(method, c, h, var1 * scale, es1 * scale, details)
+    return VarResult(method, c, h, var1 * scale + 0.0, es1 * scale + 0.0, details)
 
 
 def _mc_losses(
@@ -338,9 +346,16 @@ def _mc_losses(
     n = _check_positive_int(n_scenarios, "n_scenarios")
     chunk = min(_check_positive_int(chunk_size, "chunk_size"), n)
     nu = _check_dof(dof) if dist == "t" else math.inf
+    mu = arr.mean(axis=0) * horizon_days if mean else None
+    if cov is None and not np.any(np.ptp(arr, axis=0)):
+        # A history that never moved has a zero covariance: every scenario is the drift (or no
+        # move at all), exactly as historical simulation sees it. (A user-supplied all-zero
+        # matrix, on the other hand, is rejected by covariance_prepare as a mistake.)
+        row = np.zeros((1, vals.size)) if mu is None else mu[None, :]
+        loss = -float(_revalued_pnl(revalue, row)[0]) if revalue is not None else -float(row[0] @ vals)
+        return np.full(n, loss), {"n_scenarios": float(n), "chunk_size": float(chunk), "flat_history": 1.0}
     prepared = covariance_prepare(sample_cov(arr) if cov is None else cov, vals.size, factor=True)
     factor = _scaled_factor(prepared, horizon_days)
-    mu = arr.mean(axis=0) * horizon_days if mean else None
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     # Mixing variables first and all at once (n floats), so the normal stream that follows is
     # the same whatever the chunk size.
@@ -432,6 +447,7 @@ def var_all(
     if not cs or not hs:
         raise RiskInputError("At least one confidence and one horizon are needed.")
     arr, vals = _book(returns, values)
+    mean = bool(kw.get("mean", False))
 
     results: list[VarResult] = []
     for method in methods:
@@ -445,29 +461,22 @@ def var_all(
             details = {"n_scenarios": float(losses.size), "worst_loss_1d": float(losses.max())}
             for c in cs:
                 var1, es1 = var_es_from_losses(losses, c)
-                results += [VarResult(method, c, h, var1 * math.sqrt(h), es1 * math.sqrt(h), details) for h in hs]
+                results += [
+                    VarResult(method, c, h, var1 * math.sqrt(h) + 0.0, es1 * math.sqrt(h) + 0.0, details) for h in hs
+                ]
         elif method == "parametric_t":
             dof = kw.get("dof")
             nu = t_dof_fit(arr @ vals) if dof is None else _check_dof(dof)
             results += [
-                parametric_t(arr, vals, confidence=c, horizon_days=h, dof=nu, mean=kw.get("mean", False))
-                for c in cs
-                for h in hs
+                parametric_t(arr, vals, confidence=c, horizon_days=h, dof=nu, mean=mean) for c in cs for h in hs
             ]
         elif method == "parametric_normal":
+            cov = kw.get("cov")
             results += [
-                parametric_normal(
-                    arr, vals, confidence=c, horizon_days=h, cov=kw.get("cov"), mean=kw.get("mean", False)
-                )
-                for c in cs
-                for h in hs
+                parametric_normal(arr, vals, confidence=c, horizon_days=h, cov=cov, mean=mean) for c in cs for h in hs
             ]
         else:  # cornish_fisher
-            results += [
-                cornish_fisher(arr, vals, confidence=c, horizon_days=h, mean=kw.get("mean", False))
-                for c in cs
-                for h in hs
-            ]
+            results += [cornish_fisher(arr, vals, confidence=c, horizon_days=h, mean=mean) for c in cs for h in hs]
     return results
 
 
@@ -508,7 +517,7 @@ def _var_all_monte_carlo(
             losses, details = simulations[h if simulate else 1]
             var1, es1 = var_es_from_losses(losses, c)
             scale = 1.0 if simulate else math.sqrt(h)
-            out.append(VarResult(method, c, h, var1 * scale, es1 * scale, details))
+            out.append(VarResult(method, c, h, var1 * scale + 0.0, es1 * scale + 0.0, details))
     return out
 
 
@@ -526,13 +535,16 @@ def _var_all_external(
         return out
     from riskapp.engine import fhs
 
-    vol_model = "ewma" if method == "fhs_ewma" else "garch"
-    options = {k: kw[k] for k in ("lam",) if k in kw}
+    vol_model: Literal["ewma", "garch"] = "ewma" if method == "fhs_ewma" else "garch"
+    lam = kw.get("lam")
     for c in cs:
         for h in hs:
-            res = fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model, **options)
-            # Name the volatility model in the method so both FHS variants can sit side by side.
-            out.append(VarResult(method, res.confidence, res.horizon_days, res.var, res.es, res.details))
+            if lam is None:
+                out.append(fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model))
+            else:
+                out.append(
+                    fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model, lam=lam)
+                )
     return out
 
 

@@ -56,3 +56,14 @@ def test_database_connections_are_health_checked():
     from django.conf import settings
 
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_base_mode_with_debug_off_refuses_the_development_secret_key(tmp_path):
+    # Given the base settings (manage.py's default) with DEBUG off and no SECRET_KEY
+    env = _production_env(tmp_path, DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="false")
+    env.pop("SECRET_KEY")
+
+    # When Django starts, then it refuses rather than sign sessions with the published key
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr

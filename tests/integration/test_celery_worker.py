@@ -11,6 +11,7 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -57,7 +58,12 @@ def _worker_env(broker_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.base",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        # The password too: a DATABASE_URL with one (CI, a remote server) must work for the worker.
+        DATABASE_URL=(
+            f"postgres://{quote(db['USER'] or '', safe='')}"
+            + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+            + f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         CELERY_BROKER_URL=broker_url,
         DEBUG="false",
         SECRET_KEY="integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",

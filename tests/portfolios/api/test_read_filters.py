@@ -165,6 +165,7 @@ def test_given_order_events_then_order_and_account_filters_apply(oms, world):
         "side=short",
         "cursor=not-a-cursor",
         "cursor=%00",
+        "cursor=cD1hYmM%3D",  # base64 of "p=abc": a forged position that is not an id (was a 500)
         "ts_after=9999-12-31T23:59:59-10:00",
         "ts_after=0001-01-01T00:00:00%2B10:00",
         "page_size=-1",
@@ -179,6 +180,13 @@ def test_given_bad_filter_or_cursor_then_4xx_or_ignored_never_5xx(oms, trades, q
     assert response.status_code in {200, 400, 404}, response.content
     if response.status_code != 200:
         assert set(response.json()) == {"error"}
+
+
+def test_given_an_unusable_cursor_then_400_naming_it(oms, trades):
+    for cursor in ("not-a-cursor", "cD1hYmM%3D"):
+        response = oms.get(f"/api/v1/trades?cursor={cursor}")
+        assert response.status_code == 400, response.content
+        assert "cursor" in response.json()["error"]["fields"]
 
 
 def test_given_huge_page_size_then_capped(oms, trades):
