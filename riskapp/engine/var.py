@@ -536,15 +536,18 @@ def _var_all_external(
     from riskapp.engine import fhs
 
     vol_model: Literal["ewma", "garch"] = "ewma" if method == "fhs_ewma" else "garch"
-    lam = kw.get("lam")
+    fhs_options: dict[str, Any] = {"lam": kw["lam"]} if kw.get("lam") is not None else {}
+    if vol_model == "garch":
+        # One GARCH fit serves every confidence and horizon (a fit costs ~0.1–0.5 s).
+        gross = float(np.sum(np.abs(vals)))
+        pnl = arr @ vals
+        if gross > 0.0 and np.any(pnl != 0.0) and arr.shape[0] >= fhs.MIN_DAYS_GARCH:
+            fhs_options["garch_params"] = fhs.garch_fit(pnl, scale=100.0 / gross)
     for c in cs:
         for h in hs:
-            if lam is None:
-                out.append(fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model))
-            else:
-                out.append(
-                    fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model, lam=lam)
-                )
+            out.append(
+                fhs.filtered_historical(arr, vals, confidence=c, horizon_days=h, vol_model=vol_model, **fhs_options)
+            )
     return out
 
 
