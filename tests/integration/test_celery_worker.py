@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -45,10 +46,14 @@ def broker():
 
 
 def _reset_producer_pool() -> None:
-    """Drop pooled broker connections so the next send uses the current broker_url."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """Drop pooled broker connections so the next send uses the current broker_url.
+
+    ``app.pool`` is kombu's global pool for the broker URL: closing it alone leaves the closed
+    pool registered, and a later test sending to that broker (eager dispatch included) then
+    fails with "Acquire on closed pool". ``kombu.pools.reset`` closes and unregisters them all.
+    """
+    kombu.pools.reset()
+    celery_app._pool = None
     # The producer pool is built on the connection pool and cached separately.
     celery_app.amqp._producer_pool = None
 
