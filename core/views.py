@@ -14,11 +14,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from core.api.views import run_list
 from core.models import CalculationRun
 from core.permissions import AreaRequiredMixin
 from core.plotting import chart_json, daily_bar_figure
 from core.roles import Area
+from core.selectors import run_list
 from portfolios import selectors
 from portfolios.models import Instrument, MarketTrade, PriceBar, Quote
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from core.errors import ValidationFailed
 from core.ingest import fields as f
@@ -302,10 +302,24 @@ def _link_accounts(batch: Batch) -> None:
     through.objects.bulk_create(links, ignore_conflicts=True)
 
 
+def _owner_scope(user: User, qs: QuerySet[Any]) -> QuerySet[Any]:
+    """Owners a client may attach: new ones (no account yet) or owners of its desks' accounts.
+
+    Owners are personal data; naming another desk's owner must not make it readable.
+    """
+    if user.is_superuser:
+        return qs
+    return qs.filter(Q(accounts__isnull=True) | Q(accounts__desk__members=user)).distinct()
+
+
 def _check_account(row: dict[str, Any], refs: dict[str, RefRow | None]) -> dict[str, str]:
+    errors: dict[str, str] = {}
     if row["code"] in (row.get("linked_accounts") or []):
-        return {"linked_accounts": "An account cannot be linked to itself."}
-    return {}
+        errors["linked_accounts"] = "An account cannot be linked to itself."
+    portfolio, desk = refs.get("portfolio"), refs.get("desk")
+    if portfolio is not None and desk is not None and portfolio["desk_id"] != desk["id"]:
+        errors["portfolio"] = "The portfolio belongs to another desk than the account."
+    return errors
 
 
 ACCOUNTS = EntitySpec(
@@ -319,9 +333,17 @@ ACCOUNTS = EntitySpec(
         Field("linked_accounts", f.code_list(64), required=False, default=None, stored=False),
     ),
     references=(
-        Reference("owner", BeneficialOwner, "code", "owner_id"),
+        Reference("owner", BeneficialOwner, "code", "owner_id", scope=_owner_scope),
         Reference("desk", Desk, "code", "desk_id", scope=_desk_scope("")),
-        Reference("portfolio", Portfolio, "code", "portfolio_id", required=False, scope=_desk_scope("desk")),
+        Reference(
+            "portfolio",
+            Portfolio,
+            "code",
+            "portfolio_id",
+            required=False,
+            scope=_desk_scope("desk"),
+            extra=("desk_id",),
+        ),
     ),
     natural_key=("code",),
     conflict_columns=("code",),

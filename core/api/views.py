@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
 from core.models import CalculationRun
 from core.permissions import area_permission
-from core.roles import Area, Role, user_roles
+from core.roles import Area
+from core.selectors import run_list
 
 
 class CalculationRunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -33,16 +32,6 @@ class CalculationRunSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "started_at",
             "finished_at",
         ]
-
-
-def run_list(*, user: Any) -> QuerySet[CalculationRun]:
-    """Runs a user may see: their own and scheduled (user-less) ones; auditors and superusers all."""
-    qs = CalculationRun.objects.select_related("user")
-    if not user.is_authenticated:
-        return qs.none()
-    if user.is_superuser or Role.AUDITOR in user_roles(user):
-        return qs
-    return qs.filter(Q(user=user) | Q(user__isnull=True))
 
 
 @extend_schema_view(
