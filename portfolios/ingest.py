@@ -232,6 +232,7 @@ DESKS = EntitySpec(
     natural_key=("code",),
     conflict_columns=("code",),
     after_insert=_join_new_desks,
+    key_scope="",
 )
 
 OWNERS = EntitySpec(
@@ -262,6 +263,7 @@ PORTFOLIOS = EntitySpec(
     references=(Reference("desk", Desk, "code", "desk_id", scope=_desk_scope("")),),
     natural_key=("code",),
     conflict_columns=("code",),
+    key_scope="desk",
 )
 
 
@@ -349,6 +351,7 @@ ACCOUNTS = EntitySpec(
     conflict_columns=("code",),
     check=_check_account,
     after_insert=_link_accounts,
+    key_scope="desk",
 )
 
 POSITIONS = EntitySpec(
@@ -446,6 +449,7 @@ ORDERS = EntitySpec(
     conflict_columns=("client_order_id",),
     check=_check_order,
     after_insert=_check_batch_parents,
+    key_scope="account__desk",
 )
 
 _FILL_EVENTS = {OrderEvent.Type.FILL, OrderEvent.Type.PARTIAL_FILL}
@@ -541,6 +545,7 @@ TRADES = EntitySpec(
     natural_key=("trade_id",),
     conflict_columns=("trade_id",),
     check=_check_trade,
+    key_scope="account__desk",
 )
 
 SPECS: dict[str, EntitySpec] = {

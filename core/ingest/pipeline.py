@@ -141,6 +141,16 @@ def _field_plan(spec: EntitySpec) -> tuple[tuple[str, Parser, bool, Any, str | N
     return tuple((f.name, f.parse, f.required, f.default, f.db_column if f.stored else None) for f in spec.fields)
 
 
+def _keys_of_other_desks(spec: EntitySpec, user: User, keys: set[str]) -> set[str]:
+    """Natural keys of ``keys`` that exist on desks the user is not assigned to (one query)."""
+    if spec.key_scope is None or len(spec.natural_key) != 1 or not keys or user.is_superuser:
+        return set()
+    key = spec.conflict_columns[0]
+    members = f"{spec.key_scope}__members" if spec.key_scope else "members"
+    qs = spec.model._default_manager.filter(**{f"{key}__in": keys}).exclude(**{members: user})
+    return set(qs.values_list(key, flat=True))
+
+
 def validate_rows(spec: EntitySpec, user: User, raw_rows: list[Any]) -> Batch:
     """Parse and check every row; raise ``ValidationFailed`` listing every bad row."""
     allowed = spec.field_names
@@ -154,6 +164,7 @@ def validate_rows(spec: EntitySpec, user: User, raw_rows: list[Any]) -> Batch:
     check = spec.check
     batch_keys: dict[tuple[Any, ...], int] = {}
     self_keys = _codes(raw_rows, spec.natural_key[0]) if spec.natural_key else set()
+    foreign_keys = _keys_of_other_desks(spec, user, self_keys)
     rows: list[dict[str, Any]] = []
     extras: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -220,6 +231,8 @@ def validate_rows(spec: EntitySpec, user: User, raw_rows: list[Any]) -> Batch:
             first = batch_keys.setdefault(key, index)
             if first != index:
                 row_errors[natural_key[0]] = f"Duplicate of row {first} in this batch."
+            elif foreign_keys and key[0] in foreign_keys:
+                row_errors[natural_key[0]] = "Already used on a desk you are not assigned to; use another id."
         if not row_errors and check is not None:
             row_errors.update(check(parsed, refs))
         if row_errors:

@@ -85,6 +85,10 @@ class EntitySpec:
     check: RowCheck | None = None
     after_insert: AfterInsert | None = None
     description: str = ""
+    # Path from the model to its desk ("" for desks themselves) when rows belong to a desk. A
+    # natural key already used on a desk the client cannot see is then refused, rather than
+    # silently counted as an existing row (which would drop the client's row).
+    key_scope: str | None = None
 
     @property
     def columns(self) -> list[str]:

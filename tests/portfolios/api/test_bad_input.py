@@ -232,16 +232,16 @@ CASES: dict[str, tuple[str, Any, int, str | None, str]] = {
         "orders",
         [_with(_ORDER, client_order_id="ORD-OTHER"), _with(_ORDER, client_order_id="C", parent="ORD-OTHER")],
         400,
-        None,
-        "could not be used",
+        "client_order_id",
+        "another id",
     ),
     # Re-sending another desk's account with links was a KeyError (500) in the link hook.
     "relink-other-desks-account": (
         "accounts",
         [{"code": "ACC-OTHER", "kind": "client", "owner": "BO1", "desk": "EQ", "linked_accounts": ["ACC1"]}],
         400,
-        "linked_accounts",
-        "not on your desks",
+        "code",
+        "another id",
     ),
     "parent-in-batch-other-side": (
         "orders",

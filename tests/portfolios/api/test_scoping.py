@@ -53,3 +53,30 @@ def test_scheduled_runs_are_visible_only_for_portfolios_on_the_users_desks(make_
     assert set(run_list(user=officer)) == {run_mine}
     auditor = make_user(Role.AUDITOR, username="aud")
     assert {run_mine, run_theirs} <= set(run_list(user=auditor))
+
+
+def test_a_trade_id_used_on_another_desk_is_refused_not_silently_dropped(oms, desk, other_desk):
+    from datetime import UTC, datetime
+
+    from tests.factories import InstrumentFactory, TradeFactory
+
+    aapl = InstrumentFactory(symbol="AAPL")
+    AccountFactory(code="MINE", desk=desk)
+    TradeFactory(
+        trade_id="T-DUP",
+        account=AccountFactory(code="THEIRS", desk=other_desk),
+        instrument=aapl,
+        ts=datetime(2022, 12, 28, tzinfo=UTC),
+    )
+    row = {
+        "trade_id": "T-DUP",
+        "account": "MINE",
+        "instrument": "AAPL",
+        "side": "buy",
+        "price": 1,
+        "quantity": 1,
+        "ts": "2022-12-28T15:00:00Z",
+    }
+    response = oms.post("/api/v1/trades", {"rows": [row]}, format="json")
+    assert response.status_code == 400
+    assert "another id" in response.json()["error"]["rows"][0]["errors"]["trade_id"][0]
