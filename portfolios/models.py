@@ -65,6 +65,10 @@ class Instrument(models.Model):
     class Meta:
         ordering = ["symbol"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["equity", "etf", "index", "option", "future", "fx", "bond"]),
+                name="instrument_kind_valid",
+            ),
             models.CheckConstraint(condition=Q(tick_size__gt=0), name="instrument_tick_size_positive"),
             models.CheckConstraint(condition=Q(lot_size__gt=0), name="instrument_lot_size_positive"),
             models.CheckConstraint(condition=Q(multiplier__gt=0), name="instrument_multiplier_positive"),
@@ -186,6 +190,9 @@ class BeneficialOwner(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["person", "entity"]), name="owner_kind_valid"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -245,6 +252,11 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["client", "proprietary", "market_maker"]), name="account_kind_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -271,6 +283,7 @@ class Position(models.Model):
     class Meta:
         ordering = ["portfolio_id", "as_of", "instrument_id"]
         constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["opening", "snapshot"]), name="position_kind_valid"),
             models.UniqueConstraint(
                 fields=["portfolio", "instrument", "as_of", "kind"], name="position_unique_per_day_kind"
             ),
@@ -310,6 +323,9 @@ class Order(models.Model):
     class Meta:
         ordering = ["arrival_ts", "id"]
         constraints = [
+            models.CheckConstraint(condition=Q(side__in=["buy", "sell"]), name="order_side_valid"),
+            models.CheckConstraint(condition=Q(order_type__in=["market", "limit"]), name="order_type_valid"),
+            models.CheckConstraint(condition=Q(time_in_force__in=["day", "gtc", "ioc", "fok"]), name="order_tif_valid"),
             # A constraint rather than unique=True: the same unique index without the extra
             # LIKE-pattern index PostgreSQL gets for unique text fields.
             models.UniqueConstraint(fields=["client_order_id"], name="order_unique_client_order_id"),
@@ -356,6 +372,10 @@ class OrderEvent(models.Model):
     class Meta:
         ordering = ["order_id", "sequence"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(event_type__in=["new", "replace", "cancel", "partial_fill", "fill", "reject"]),
+                name="orderevent_type_valid",
+            ),
             models.UniqueConstraint(fields=["order", "sequence"], name="orderevent_unique_order_sequence"),
             models.CheckConstraint(condition=Q(price__gt=0) | Q(price__isnull=True), name="orderevent_price_positive"),
             models.CheckConstraint(
@@ -398,6 +418,7 @@ class Trade(models.Model):
     class Meta:
         ordering = ["ts", "id"]
         constraints = [
+            models.CheckConstraint(condition=Q(side__in=["buy", "sell"]), name="trade_side_valid"),
             models.UniqueConstraint(fields=["trade_id"], name="trade_unique_trade_id"),
             models.CheckConstraint(condition=Q(price__gt=0) & Q(quantity__gt=0), name="trade_price_quantity_positive"),
             models.CheckConstraint(condition=Q(commission__gte=0), name="trade_commission_nonneg"),
@@ -434,6 +455,12 @@ class MarketEvent(models.Model):
     class Meta:
         ordering = ["ts"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    event_type__in=["earnings", "guidance", "merger", "dividend", "split", "regulatory", "news"]
+                ),
+                name="marketevent_type_valid",
+            ),
             models.UniqueConstraint(fields=["instrument", "ts", "event_type"], name="marketevent_unique"),
         ]
         indexes = [models.Index(fields=["ts"], name="marketevent_ts_idx")]
@@ -458,6 +485,7 @@ class FactorReturn(models.Model):
     class Meta:
         ordering = ["factor", "period_end"]
         constraints = [
+            models.CheckConstraint(condition=Q(frequency__in=["D", "M"]), name="factorreturn_frequency_valid"),
             models.UniqueConstraint(fields=["factor", "frequency", "period_end"], name="factorreturn_unique"),
         ]
 

@@ -262,3 +262,44 @@ def test_given_valid_rows_then_constraints_allow_them(base):
         instrument=base["aapl"],
         counterparty_account=AccountFactory(code="ACC2"),
     )
+
+
+def _choice_rows() -> dict[str, Any]:
+    order = OrderFactory()
+    return {
+        "instrument": InstrumentFactory(symbol="CHOICE"),
+        "account": order.account,
+        "owner": order.account.owner,
+        "order": order,
+        "trade": TradeFactory(account=order.account, instrument=order.instrument),
+        "orderevent": m.OrderEvent.objects.create(order=order, sequence=0, event_type="new", ts=order.arrival_ts),
+        "marketevent": m.MarketEvent.objects.create(
+            instrument=order.instrument, ts=order.arrival_ts, event_type="news", headline="h"
+        ),
+        "factorreturn": m.FactorReturn.objects.create(
+            factor="SMB", frequency="D", period_end=date(2022, 12, 28), value=Decimal("0.01")
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "constraint"),
+    [
+        ("instrument", "kind", "instrument_kind_valid"),
+        ("account", "kind", "account_kind_valid"),
+        ("owner", "kind", "owner_kind_valid"),
+        ("order", "side", "order_side_valid"),
+        ("order", "order_type", "order_type_valid"),
+        ("order", "time_in_force", "order_tif_valid"),
+        ("trade", "side", "trade_side_valid"),
+        ("orderevent", "event_type", "orderevent_type_valid"),
+        ("marketevent", "event_type", "marketevent_type_valid"),
+        ("factorreturn", "frequency", "factorreturn_frequency_valid"),
+    ],
+)
+def test_choice_fields_are_enforced_by_the_database(row, field, constraint):
+    """Given a valid row, when a choice field is set outside its choices by a path around the
+    API (a queryset update), then the database refuses it, naming the constraint."""
+    obj = _choice_rows()[row]
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        type(obj).objects.filter(pk=obj.pk).update(**{field: "x"})
