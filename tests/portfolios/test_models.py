@@ -289,7 +289,8 @@ def _choice_rows() -> dict[str, Any]:
         ("account", "kind", "account_kind_valid"),
         ("owner", "kind", "owner_kind_valid"),
         ("order", "side", "order_side_valid"),
-        ("order", "order_type", "order_type_valid"),
+        # An unknown type also fails the limit-price rule; either constraint may be reported first.
+        ("order", "order_type", "order_type_valid|order_limit_price_matches_type"),
         ("order", "time_in_force", "order_tif_valid"),
         ("trade", "side", "trade_side_valid"),
         ("orderevent", "event_type", "orderevent_type_valid"),
