@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from core.admin_audit import AuditedAdminMixin
 from portfolios import models as m
 
 
 @admin.register(m.Instrument)
-class InstrumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InstrumentAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["symbol", "name", "kind", "currency", "sector", "country", "is_active"]
     list_filter = ["kind", "currency", "sector", "is_active"]
     search_fields = ["symbol", "name", "isin"]
@@ -14,25 +15,25 @@ class InstrumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(m.Desk)
-class DeskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeskAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name"]
     filter_horizontal = ["members"]
 
 
 @admin.register(m.BeneficialOwner)
-class BeneficialOwnerAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class BeneficialOwnerAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name", "kind", "is_employee"]
     search_fields = ["code", "name"]
 
 
 @admin.register(m.Portfolio)
-class PortfolioAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PortfolioAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name", "desk", "base_currency", "nav", "halted"]
     list_filter = ["desk", "halted"]
 
 
 @admin.register(m.Account)
-class AccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AccountAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name", "kind", "owner", "desk", "portfolio"]
     list_filter = ["kind", "desk"]
     search_fields = ["code", "name"]
@@ -40,7 +41,7 @@ class AccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(m.Order)
-class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["client_order_id", "account", "instrument", "side", "order_type", "quantity", "arrival_ts"]
     list_filter = ["side", "order_type"]
     search_fields = ["client_order_id"]
@@ -48,7 +49,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(m.Trade)
-class TradeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TradeAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["trade_id", "account", "instrument", "side", "price", "quantity", "ts"]
     list_filter = ["side", "venue"]
     search_fields = ["trade_id"]
