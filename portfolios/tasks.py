@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
 from django.utils import timezone
 
@@ -24,10 +22,11 @@ def positions_snapshot_task(self, run_id: int) -> None:  # type: ignore[no-untyp
 
 @shared_task(name="portfolios.tasks.snapshot_all_portfolios")
 def snapshot_all_portfolios_task() -> int:
-    """Scheduled end of day: queue a snapshot run for every portfolio for yesterday (UTC)."""
+    """Scheduled after the close (22:30 UTC): queue a snapshot run of every portfolio for the
+    UTC day that just closed."""
     from core.services import calculation_run_create
 
-    as_of = (timezone.now() - timedelta(days=1)).date().isoformat()
+    as_of = timezone.now().date().isoformat()
     count = 0
     for pk in Portfolio.objects.values_list("pk", flat=True):
         calculation_run_create(

@@ -120,6 +120,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# Reverse proxies in front of Vigil that append to X-Forwarded-For (0: clients connect directly).
+# The client IP used by the audit trail, login lockout and throttling is the address the
+# outermost trusted proxy saw; a client-sent header is never trusted beyond that.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
+
 # Login lockout (django-axes): AXES_FAILURE_LIMIT failures for one username+IP lock it
 # for AXES_COOLOFF_MINUTES.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -171,6 +178,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
     },
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "NUM_PROXIES": PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -236,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
     "end-of-day-position-snapshots": {
         "task": "portfolios.tasks.snapshot_all_portfolios",
         "schedule": crontab(minute=30, hour=22),  # after the US close, UTC
+    },
+    "end-of-day-risk-runs": {
+        "task": "riskapp.tasks.risk_runs_all",
+        "schedule": crontab(minute=0, hour=23),  # after the snapshots; one risk run per portfolio
     },
 }
 CELERY_TIMEZONE = "UTC"

@@ -63,3 +63,32 @@ def test_weak_passwords_are_refused(make_user, weak):
 
 def test_a_long_unusual_password_is_accepted(make_user):
     validate_password("Correct-Horse-Battery-9", user=make_user(Role.RISK_OFFICER, username="rita"))
+
+
+def test_behind_one_trusted_proxy_the_audited_ip_is_the_one_the_proxy_saw(make_user, settings):
+    from audit.models import AuditEvent
+
+    settings.PROXY_COUNT = 1
+    make_user(Role.RISK_OFFICER, username="rita")
+    client = Client()
+    # The client forged the first hop; the proxy appended the real address.
+    client.post(
+        "/accounts/login/",
+        {"username": "rita", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert AuditEvent.objects.get(action="auth.login").client_ip == "203.0.113.7"
+
+
+def test_without_proxies_a_forwarded_header_is_ignored(make_user):
+    from audit.models import AuditEvent
+
+    make_user(Role.RISK_OFFICER, username="rita")
+    Client().post(
+        "/accounts/login/",
+        {"username": "rita", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="6.6.6.6",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert AuditEvent.objects.get(action="auth.login").client_ip == "10.0.0.2"
