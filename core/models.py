@@ -85,6 +85,9 @@ class CalculationRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed by every progress report: a running run whose heartbeat is recent is owned by a
+    # live worker, so a duplicate delivery of its task leaves it alone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, current_app
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
@@ -129,18 +130,24 @@ def calculation_run_get(*, run_id: int) -> CalculationRun:
 
 
 def run_start(*, run_id: int, task_id: str = "") -> CalculationRun | None:
-    """Mark a run as running. Returns None when it already finished (a redelivered task),
-    which makes every run-driven task idempotent."""
+    """Mark a run as running. Returns None when it already finished (a redelivered task) or is
+    running under a live worker (heartbeat within ``RUN_LEASE_SECONDS``), which makes every
+    run-driven task idempotent and keeps two copies of a task from running at once."""
     with transaction.atomic():
         run = CalculationRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.is_finished:
             return None
+        now = timezone.now()
+        lease = timedelta(seconds=settings.RUN_LEASE_SECONDS)
+        if run.status == CalculationRun.Status.RUNNING and run.heartbeat_at and now - run.heartbeat_at < lease:
+            return None  # another worker is on it (a duplicate delivery or a re-queue)
         run.status = CalculationRun.Status.RUNNING
-        run.started_at = run.started_at or timezone.now()
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
         run.task_id = task_id
         run.attempts = F("attempts") + 1
         run.error = ""
-        run.save(update_fields=["status", "started_at", "task_id", "attempts", "error"])
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "task_id", "attempts", "error"])
         run.refresh_from_db()
     return run
 
@@ -148,7 +155,9 @@ def run_start(*, run_id: int, task_id: str = "") -> CalculationRun | None:
 def run_progress(*, run_id: int, progress: int, message: str = "") -> None:
     """Record progress (0–100). Written outside any caller transaction so pages see it live."""
     progress = max(0, min(100, int(progress)))
-    CalculationRun.objects.filter(pk=run_id).update(progress=progress, message=message[:255])
+    CalculationRun.objects.filter(pk=run_id).update(
+        progress=progress, message=message[:255], heartbeat_at=timezone.now()
+    )
 
 
 def run_finish(*, run_id: int, result: dict[str, Any] | None = None, error: str = "") -> CalculationRun:

@@ -238,6 +238,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A running calculation whose last progress report is younger than this belongs to a live worker.
+RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Declared here and synced into django-celery-beat's tables at beat start; editable in the admin.
 CELERY_BEAT_SCHEDULE = {

@@ -98,3 +98,14 @@ def test_requeue_rejects_nonsense_age():
 
     with pytest.raises(CommandError):
         call_command("runs_requeue", "--older-than-minutes", "0")
+
+
+def test_a_duplicate_delivery_leaves_a_run_with_a_live_heartbeat_alone():
+    run = CalculationRun.objects.create(kind="test.lease")
+    from core.services import run_start
+
+    assert run_start(run_id=run.pk, task_id="first") is not None
+    assert run_start(run_id=run.pk, task_id="duplicate") is None  # the first worker's lease holds
+    CalculationRun.objects.filter(pk=run.pk).update(heartbeat_at=datetime.now(tz=UTC) - timedelta(hours=1))
+    taken = run_start(run_id=run.pk, task_id="after-crash")  # the worker died: its lease expired
+    assert taken is not None and taken.task_id == "after-crash" and taken.attempts == 2
