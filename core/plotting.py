@@ -57,6 +57,12 @@ CONFIG: dict[str, Any] = {
 _SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
+def plain_text(text: str) -> str:
+    """A label shown as typed: plotly renders a subset of HTML (links, styles) in labels and
+    hover text, and labels can come from an OMS, so markup is escaped to entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def base_layout(*, height_px: int = 320, title: str | None = None) -> dict[str, Any]:
     """The shared layout: fonts, margins (px), colours, axes, legend and hover label."""
     axis = {
@@ -120,10 +126,10 @@ def horizontal_bar_figure(
     fig.add_trace(
         go.Bar(
             x=xs,
-            y=list(labels),
+            y=[plain_text(label) for label in labels],
             orientation="h",
             marker={"color": colours},
-            customdata=list(hover_text) if hover_text is not None else None,
+            customdata=[plain_text(h) for h in hover_text] if hover_text is not None else None,
             hovertemplate=(
                 "<b>%{y}</b><br>"
                 + f"{value_label}: %{{x:{value_format}}}"

@@ -68,3 +68,11 @@ def test_chart_scripts_load_plotly_from_the_installed_package_not_a_cdn():
     assert "/static/vendor/plotly/plotly.min.js" in html
     assert "/static/js/charts.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_markup_in_labels_is_shown_as_text_not_rendered():
+    from core.plotting import horizontal_bar_figure
+
+    fig = horizontal_bar_figure(labels=['<a href="//evil">X</a>'], values=[1], value_label="v", hover_text=["<b>h</b>"])
+    assert fig.data[0].y[0] == '&lt;a href="//evil"&gt;X&lt;/a&gt;'
+    assert fig.data[0].customdata[0] == "&lt;b&gt;h&lt;/b&gt;"
