@@ -45,7 +45,8 @@ def test_given_a_label_that_closes_a_script_when_serialised_then_it_cannot_escap
     text = chart_json(fig)
     assert "<" not in text and ">" not in text
     spec = json.loads(text)
-    assert spec["data"][0]["y"] == ["</script><script>alert(1)</script>"]
+    # Escaped twice over: as entities for plotly's label markup, as \u003C for the script element.
+    assert spec["data"][0]["y"] == ["&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"]
     assert spec["config"] == CONFIG
 
 
