@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, current_app
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from core.errors import NotFound, ValidationFailed
-from core.models import ApiKey, CalculationRun, Notification
+from core.models import ApiKey, CalculationRun, IdempotencyRecord, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -205,11 +205,12 @@ def run_execute(
     return run_finish(run_id=run_id, result=result)
 
 
-def runs_stale_before(*, cutoff: datetime) -> int:
-    """Fail runs stuck in ``running`` since before ``cutoff`` (their worker died for good)."""
-    return CalculationRun.objects.filter(status=CalculationRun.Status.RUNNING, started_at__lt=cutoff).update(
-        status=CalculationRun.Status.FAILED, error="Abandoned: no worker finished this run.", finished_at=timezone.now()
-    )
+def idempotency_purge(*, older_than: timedelta) -> int:
+    """Delete stored idempotent replies older than ``older_than``; clients retry within minutes,
+    so a week is ample. Returns how many were deleted."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 # ---------------------------------------------------------------------------- notifications

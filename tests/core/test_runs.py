@@ -109,3 +109,18 @@ def test_a_duplicate_delivery_leaves_a_run_with_a_live_heartbeat_alone():
     CalculationRun.objects.filter(pk=run.pk).update(heartbeat_at=datetime.now(tz=UTC) - timedelta(hours=1))
     taken = run_start(run_id=run.pk, task_id="after-crash")  # the worker died: its lease expired
     assert taken is not None and taken.task_id == "after-crash" and taken.attempts == 2
+
+
+def test_old_idempotency_records_are_purged(oms_user):
+    from core.models import IdempotencyRecord
+    from core.tasks import idempotency_purge_task
+
+    old = IdempotencyRecord.objects.create(
+        user=oms_user, key="old", endpoint="/api/v1/trades", request_hash="x", response_status=201, response_body={}
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=datetime.now(tz=UTC) - timedelta(days=8))
+    IdempotencyRecord.objects.create(
+        user=oms_user, key="new", endpoint="/api/v1/trades", request_hash="y", response_status=201, response_body={}
+    )
+    assert idempotency_purge_task(days=7) == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
