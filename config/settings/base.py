@@ -243,6 +243,10 @@ RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Declared here and synced into django-celery-beat's tables at beat start; editable in the admin.
 CELERY_BEAT_SCHEDULE = {
+    "purge-idempotency-records": {
+        "task": "core.tasks.idempotency_purge",
+        "schedule": crontab(minute=15, hour=3),  # replies older than 7 days
+    },
     "end-of-day-position-snapshots": {
         "task": "portfolios.tasks.snapshot_all_portfolios",
         "schedule": crontab(minute=30, hour=22),  # after the US close, UTC
