@@ -28,10 +28,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: embedded defaults (SQLite under var/, tasks in-process) — install, migrate, load the demo, serve.
+## run: embedded defaults (SQLite under var/, tasks in-process) — install, migrate, load the demo, set
+## demo risk limits and run risk for every portfolio, serve.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py risk_demo_setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 migrate: install
@@ -69,9 +71,9 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: long measurements; figures go to docs/benchmarks.md.
+## bench: long measurements (ingest, risk, pretrade: see bench/__main__.py); figures go to docs/benchmarks.md.
 bench: install-dev services
-	$(PY) -m bench.ingest
+	$(PY) -m bench
 
 clean:
 	rm -rf var/vigil.sqlite3 var/static

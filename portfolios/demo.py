@@ -81,7 +81,7 @@ class DemoConfig:
         return cls(
             stocks=("AAPL", "MSFT", "JPM", "RRC"),
             etfs=("MTUM", "USMV"),
-            history_start=date(2022, 1, 1),
+            history_start=date(2021, 12, 1),  # > 250 trading days: enough for a risk run
             arch_start=date(2018, 10, 1),
             days=days,
             quotes_per_day=120,

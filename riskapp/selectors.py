@@ -49,7 +49,8 @@ def latest_price_date(*, as_of: date | None = None) -> date | None:
     qs = PriceBar.objects.all()
     if as_of is not None:
         qs = qs.filter(date__lte=as_of)
-    return qs.aggregate(d=Max("date"))["d"]
+    latest: date | None = qs.aggregate(d=Max("date"))["d"]
+    return latest
 
 
 def portfolio_valuation(*, portfolio: Portfolio, as_of: date) -> Valuation:
@@ -76,14 +77,14 @@ def portfolio_valuation(*, portfolio: Portfolio, as_of: date) -> Valuation:
         val.instruments[sym] = inst
         val.sectors[sym] = inst.sector or (inst.underlying.sector if inst.underlying_id and inst.underlying else "")
         val.countries[sym] = inst.country
-        closes = last_two.get(iid)
-        if not closes:
+        priced = last_two.get(iid)
+        if not priced:
             val.unpriced.append(sym)
             continue
         mult = float(inst.multiplier)
-        val.prices[sym] = closes[0]
-        val.values[sym] = float(qty) * closes[0] * mult
-        val.prev_values[sym] = float(qty) * (closes[1] if len(closes) > 1 else closes[0]) * mult
+        val.prices[sym] = priced[0]
+        val.values[sym] = float(qty) * priced[0] * mult
+        val.prev_values[sym] = float(qty) * (priced[1] if len(priced) > 1 else priced[0]) * mult
     return val
 
 

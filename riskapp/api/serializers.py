@@ -9,7 +9,16 @@ from rest_framework import serializers
 
 from portfolios.models import Side
 from riskapp.engine.limits import EXPOSURE_KINDS
-from riskapp.models import Limit, LimitBreach, RiskResult, RiskRun, Scenario
+from riskapp.models import (
+    FactorExposure,
+    Limit,
+    LimitBreach,
+    RiskComponent,
+    RiskResult,
+    RiskRun,
+    Scenario,
+    StressResult,
+)
 
 
 class PretradeRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -157,3 +166,60 @@ class RiskRunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "results",
             "created_at",
         ]
+
+
+class RiskComponentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    instrument = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+
+    class Meta:
+        model = RiskComponent
+        fields = ["instrument", "value", "marginal_var", "component_var", "component_es"]
+
+
+class StressResultSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = StressResult
+        fields = ["scenario", "kind", "pnl", "pnl_pct_nav", "details"]
+
+
+class FactorExposureSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = FactorExposure
+        fields = ["factor", "beta", "contribution"]
+
+
+class RiskRunDetailSerializer(RiskRunSerializer):
+    """A run with everything it stored: results, Euler components, stress results, factor betas."""
+
+    components = RiskComponentSerializer(many=True, read_only=True)
+    stress_results = StressResultSerializer(many=True, read_only=True)
+    factor_exposures = FactorExposureSerializer(many=True, read_only=True)
+
+    class Meta(RiskRunSerializer.Meta):
+        fields = [*RiskRunSerializer.Meta.fields, "components", "stress_results", "factor_exposures"]
+
+
+class RiskRunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    portfolio = serializers.CharField(max_length=64, help_text="Portfolio code")
+    as_of = serializers.DateField(required=False, help_text="Valuation day; the latest day with prices when omitted")
+    parameters = serializers.DictField(
+        required=False,
+        help_text=(
+            "Overrides of the defaults: confidences, horizons, methods, window_days, n_scenarios, seed, "
+            "ewma_lambda, participation, reverse_stress_pct_nav, rate"
+        ),
+    )
+
+    def validate_portfolio(self, value: str) -> str:
+        if "\x00" in value:
+            raise serializers.ValidationError("May not contain NUL characters.")
+        return value
+
+
+class RiskRunQueuedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField(help_text="Risk run id (GET /api/v1/risk/runs/{id} for results)")
+    calculation = serializers.IntegerField(help_text="Calculation run id to poll at /api/v1/runs/{id}")
+    status = serializers.CharField()
+    portfolio = serializers.CharField()
+    as_of = serializers.DateField()
+    poll_url = serializers.CharField()

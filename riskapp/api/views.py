@@ -19,9 +19,10 @@ from core.roles import Area, has_area, is_read_only
 from portfolios import selectors as book_selectors
 from riskapp import selectors
 from riskapp.api import serializers as s
-from riskapp.models import Limit, Scenario
+from riskapp.models import Limit, RiskRun, Scenario
 from riskapp.services.limits import limit_delete, limit_save
 from riskapp.services.pretrade import pretrade_check
+from riskapp.services.runs import risk_run_create
 from riskapp.services.scenarios import scenario_delete, scenario_save
 
 RiskPermission = area_permission(Area.RISK)
@@ -170,3 +171,62 @@ class ScenarioViewSet(
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         scenario_delete(user=request.user, scenario=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List risk runs with their VaR/ES results"),
+    retrieve=extend_schema(summary="Read a risk run: results, components, stress results, factor exposures"),
+    create=extend_schema(
+        summary="Queue a risk run",
+        description=(
+            "Queues a risk run of the portfolio on the risk queue and answers 202 with the risk run id and the "
+            "calculation run id; poll /api/v1/runs/{calculation} until it succeeds, then read "
+            "/api/v1/risk/runs/{id}. Parameters are validated (confidences in (0, 1), horizons ≥ 1, known methods, "
+            "bounded scenario count, whole-number seed)."
+        ),
+        request=s.RiskRunCreateSerializer,
+        responses={
+            202: s.RiskRunQueuedSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid parameters."),
+            404: OpenApiResponse(ErrorSerializer, description="Unknown portfolio (or not yours)."),
+        },
+    ),
+)
+class RiskRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Risk runs of the user's portfolios; ``?portfolio=CODE`` filters by portfolio."""
+
+    permission_classes = [RiskPermission]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[RiskRun]:
+        qs = selectors.run_list(user=self.request.user).prefetch_related("results")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("components__instrument", "stress_results", "factor_exposures")
+        code = self.request.query_params.get("portfolio")
+        return qs.filter(portfolio__code=code) if code else qs
+
+    def get_serializer_class(self) -> Any:
+        return s.RiskRunDetailSerializer if self.action == "retrieve" else s.RiskRunSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ser = s.RiskRunCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        portfolio = get_object_or_404(book_selectors.portfolio_list(user=request.user), code=data["portfolio"])
+        run = risk_run_create(
+            portfolio=portfolio, user=request.user, as_of=data.get("as_of"), parameters=data.get("parameters")
+        )
+        body = {
+            "id": run.pk,
+            "calculation": run.calculation_id,
+            "status": run.calculation.status,
+            "portfolio": portfolio.code,
+            "as_of": run.as_of,
+            "poll_url": f"/api/v1/runs/{run.calculation_id}",
+        }
+        return Response(s.RiskRunQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)

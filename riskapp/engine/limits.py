@@ -103,21 +103,39 @@ def check_exposure_limit(limit: LimitSpec, exp: Exposures) -> LimitCheck:
     if limit.kind == "position_pct_nav":
         subject, measured = max(exp.by_instrument.items(), key=lambda kv: kv[1], default=("", 0.0))
         excess = max(0.0, measured - limit.threshold) * exp.nav
-        action = f"Reduce {subject} by about {excess:,.0f} to bring it within {limit.threshold:.2%} of NAV."
+        action = (
+            f"Reduce {subject} by about {excess:,.0f} to bring it within {limit.threshold:.2%} of NAV."
+            if excess > 0
+            else f"{subject} is close to its {limit.threshold:.2%} of NAV limit: avoid adding to it."
+        )
         return _check(limit, measured, subject, action)
     if limit.kind == "sector_exposure":
         sectors = {limit.sector: exp.by_sector.get(limit.sector, 0.0)} if limit.sector else exp.by_sector
         subject, measured = max(sectors.items(), key=lambda kv: kv[1], default=("", 0.0))
         excess = max(0.0, measured - limit.threshold) * exp.nav
-        action = f"Cut the {subject} exposure by about {excess:,.0f} or hedge it."
+        action = (
+            f"Cut the {subject} exposure by about {excess:,.0f} or hedge it."
+            if excess > 0
+            else f"The {subject} exposure is close to its limit: avoid adding to it."
+        )
         return _check(limit, measured, subject, action)
     if limit.kind == "gross_leverage":
         excess = max(0.0, exp.gross - limit.threshold) * exp.nav
-        return _check(limit, exp.gross, "", f"Reduce gross exposure by about {excess:,.0f}.")
+        action = (
+            f"Reduce gross exposure by about {excess:,.0f}."
+            if excess > 0
+            else "Gross exposure is close to its limit: avoid adding to it."
+        )
+        return _check(limit, exp.gross, "", action)
     if limit.kind == "net_leverage":
         excess = max(0.0, abs(exp.net) - limit.threshold) * exp.nav
         side = "long" if exp.net > 0 else "short"
-        return _check(limit, abs(exp.net), "", f"Reduce the net {side} exposure by about {excess:,.0f}.")
+        action = (
+            f"Reduce the net {side} exposure by about {excess:,.0f}."
+            if excess > 0
+            else f"The net {side} exposure is close to its limit: avoid adding to it."
+        )
+        return _check(limit, abs(exp.net), "", action)
     raise ValueError(f"{limit.kind!r} is not an exposure limit.")
 
 

@@ -13,8 +13,10 @@ Codes in the matrix:
     404  not found
 
 Admin rows with N for the superuser are read-only admin pages (no "add": login attempts and
-calculation runs are written by the system) and the autocomplete endpoint called without its
-query parameters. ``view_on_site`` is 404 because portfolios have no public URL.
+calculation runs are written by the system; no "add" or "delete" for risk runs, limits,
+breaches and scenarios, which change only through their audited services) and the
+autocomplete endpoint called without its query parameters. ``view_on_site`` is 404 because
+portfolios have no public URL.
 """
 
 from __future__ import annotations
@@ -73,6 +75,17 @@ portfolios:portfolio_detail           L  Y  Y  Y  Y  Y  N  Y
 portfolios:snapshot_start             L  Y  Y  Y  Y  N  N  Y
 riskapp:index                         L  Y  N  N  N  Y  N  Y
 riskapp:portfolio                     L  Y  N  N  N  Y  N  Y
+riskapp:run_all                       L  Y  N  N  N  N  N  Y
+riskapp:run_now                       L  Y  N  N  N  N  N  Y
+riskapp:export_csv                    L  Y  N  N  N  Y  N  Y
+riskapp:export_xlsx                   L  Y  N  N  N  Y  N  Y
+riskapp:report_pdf                    L  Y  N  N  N  Y  N  Y
+riskapp:limit_create                  L  Y  N  N  N  N  N  Y
+riskapp:limit_edit                    L  Y  N  N  N  N  N  Y
+riskapp:resume                        L  Y  N  N  N  N  N  Y
+riskapp:scenario_list                 L  Y  N  N  N  Y  N  Y
+riskapp:scenario_create               L  Y  N  N  N  N  N  Y
+riskapp:scenario_edit                 L  Y  N  N  N  N  N  Y
 surveillance:index                    L  N  Y  Y  N  Y  N  Y
 execution_quality:index               L  Y  Y  Y  N  Y  N  Y
 wealth:index                          L  N  N  N  Y  Y  N  Y
@@ -85,6 +98,14 @@ admin:axes_accessattempt_add          A  A  A  A  A  A  A  N
 admin:axes_accesslog_add              A  A  A  A  A  A  A  N
 admin:axes_accessfailurelog_add       A  A  A  A  A  A  A  N
 admin:core_calculationrun_add         A  A  A  A  A  A  A  N
+admin:riskapp_riskrun_add             A  A  A  A  A  A  A  N
+admin:riskapp_limit_add               A  A  A  A  A  A  A  N
+admin:riskapp_limitbreach_add         A  A  A  A  A  A  A  N
+admin:riskapp_scenario_add            A  A  A  A  A  A  A  N
+admin:riskapp_riskrun_delete          A  A  A  A  A  A  A  N
+admin:riskapp_limit_delete            A  A  A  A  A  A  A  N
+admin:riskapp_limitbreach_delete      A  A  A  A  A  A  A  N
+admin:riskapp_scenario_delete         A  A  A  A  A  A  A  N
 admin:                                A  A  A  A  A  A  A  Y
 admin:*                               A  A  A  A  A  A  A  Y
 schema                                U  Y  Y  Y  Y  Y  Y  Y
@@ -128,13 +149,23 @@ riskbreach-list                       U  Y  N  N  N  Y  N  Y
 riskbreach-detail                     U  Y  N  N  N  Y  N  Y
 riskscenario-list                     U  Y  N  N  N  Y  N  Y
 riskscenario-detail                   U  Y  N  N  N  Y  N  Y
+riskrun-list                          U  Y  N  N  N  Y  N  Y
+riskrun-detail                        U  Y  N  N  N  Y  N  Y
 """
 
 # POST to every ingestion endpoint (the list URL of every IngestViewSet).
 INGEST_ROW = "U  N  N  N  N  N  Y  Y"
 
 # Names answered only to POST (the matrix row is about the POST).
-POST_ONLY = {"logout", "portfolios:snapshot_start", "admin:logout", "audit:chain_verify"}
+POST_ONLY = {
+    "logout",
+    "portfolios:snapshot_start",
+    "admin:logout",
+    "audit:chain_verify",
+    "riskapp:run_all",
+    "riskapp:run_now",
+    "riskapp:resume",
+}
 # Admin rows that differ from "admin:*" for the superuser (a catch-all answers 404 to staff).
 SUPERUSER_404 = {"admin:catch_all"}
 
@@ -214,6 +245,10 @@ def _param_value(route: Route, param: str, objects: dict[str, Any]) -> Any:
         return objects["audit_event"].pk
     if pattern.startswith(("portfolios/", "risk/portfolios/")) and param == "code":
         return objects["portfolio"].code
+    if pattern.startswith("risk/portfolios/") and param == "pk":
+        return objects["api"]["risklimit"].pk
+    if pattern.startswith("risk/scenarios/") and param == "pk":
+        return objects["api"]["riskscenario"].pk
     if pattern.startswith("admin/"):
         return _admin_value(pattern, param, objects)
     raise AssertionError(f"No value for parameter {param!r} of {pattern!r}: add one to _param_value")
@@ -251,7 +286,8 @@ def objects(desk, other_desk) -> dict[str, Any]:
     other_order = OrderFactory(client_order_id="ORD-OTHER", account=other_account, instrument=aapl)
     return {
         "portfolio": portfolio,
-        "run": CalculationRun.objects.create(kind="positions.snapshot"),  # user-less: visible to all
+        # User-less (scheduled) runs are visible to the desks of the portfolio they name.
+        "run": CalculationRun.objects.create(kind="positions.snapshot", parameters={"portfolio_id": portfolio.pk}),
         "audit_event": audit_record(action="test.event", actor=None, object_type="test"),
         "api": {
             "instrument": aapl,
@@ -272,7 +308,7 @@ def objects(desk, other_desk) -> dict[str, Any]:
             "order": order,
             "orderevent": m.OrderEvent.objects.create(order=order, sequence=0, event_type="new", ts=TS),
             "trade": TradeFactory(account=account, instrument=aapl, order=order),
-            "calculationrun": CalculationRun.objects.create(kind="test"),
+            "calculationrun": CalculationRun.objects.create(kind="test", parameters={"portfolio_id": portfolio.pk}),
             **_risk_objects(portfolio),
             "auditevent": AuditEvent.objects.order_by("pk").first(),
         },
@@ -290,7 +326,7 @@ def objects(desk, other_desk) -> dict[str, Any]:
 
 
 def _risk_objects(portfolio: m.Portfolio) -> dict[str, Any]:
-    from riskapp.models import Limit, LimitBreach, Scenario
+    from riskapp.models import Limit, LimitBreach, RiskRun, Scenario
 
     limit = Limit.objects.create(portfolio=portfolio, kind="gross_leverage", threshold=Decimal("2"))
     breach = LimitBreach.objects.create(
@@ -303,7 +339,15 @@ def _risk_objects(portfolio: m.Portfolio) -> dict[str, Any]:
         recommended_action="Reduce gross exposure.",
     )
     scenario = Scenario.objects.create(name="Energy crash", shocks={"sector:Energy": -40})
-    return {"risklimit": limit, "riskbreach": breach, "riskscenario": scenario}
+    run = RiskRun.objects.create(
+        calculation=CalculationRun.objects.create(
+            kind="risk.run", status="succeeded", parameters={"portfolio_id": portfolio.pk}
+        ),
+        portfolio=portfolio,
+        as_of=TS.date(),
+        summary={"nav": 10_000_000},
+    )
+    return {"risklimit": limit, "riskbreach": breach, "riskscenario": scenario, "riskrun": run}
 
 
 @dataclass

@@ -23,3 +23,17 @@ def book(desk):
     PositionFactory(portfolio=portfolio, instrument=aapl, as_of=date(2022, 12, 27), quantity=Decimal("1000"))
     PositionFactory(portfolio=portfolio, instrument=xom, as_of=date(2022, 12, 27), quantity=Decimal("500"))
     return {"portfolio": portfolio, "account": account, "aapl": aapl, "xom": xom}
+
+
+@pytest.fixture
+def priced(desk):
+    """A priced book with 320 days of seeded history, an index, a factor ETF and an option."""
+    from tests.riskapp.books import priced_book
+
+    return priced_book(desk)
+
+
+@pytest.fixture
+def fast_parameters():
+    """Run parameters that keep tests quick: fewer Monte Carlo scenarios."""
+    return {"n_scenarios": 2000}

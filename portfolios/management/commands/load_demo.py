@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=None, help="Synthetic intraday trading days (default 12).")
         parser.add_argument(
-            "--small", action="store_true", help="A few instruments, 2 days, history from 2022 (tests, smoke runs)."
+            "--small", action="store_true", help="A few instruments, 2 days, history from Dec 2021 (tests)."
         )
         parser.add_argument("--password", default=None, help="Use this password for every demo user.")
         parser.add_argument("--seed", type=int, default=DEMO_SEED, help="Seed of the synthetic data.")
