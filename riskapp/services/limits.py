@@ -78,12 +78,30 @@ def _record(
     *, portfolio: Portfolio, limit: Limit, check: engine.LimitCheck, run: RiskRun | None, critical: bool = False
 ) -> LimitBreach:
     severity = LimitBreach.Severity.CRITICAL if critical else LimitBreach.Severity(check.severity)
+    measured = Decimal(repr(round(check.measured, 6)))
+    ongoing = (
+        LimitBreach.objects.select_for_update()
+        .filter(limit=limit, subject=check.subject[:100], severity=severity, status=LimitBreach.Status.OPEN)
+        .first()
+    )
+    if ongoing is not None:
+        # The same open breach seen again (another run, another batch): refresh the figures, keep
+        # one row and do not notify again. The audit trail still records each observation.
+        ongoing.measured, ongoing.utilisation, ongoing.run = measured, check.utilisation, run or ongoing.run
+        ongoing.recommended_action = check.recommended_action[:300]
+        ongoing.save(update_fields=["measured", "utilisation", "run", "recommended_action"])
+        audit_record(
+            action=f"limit.{severity}.seen_again",
+            obj=ongoing,
+            after={"measured": check.measured, "threshold": check.threshold, "run": run.pk if run else None},
+        )
+        return ongoing
     breach = LimitBreach.objects.create(
         limit=limit,
         portfolio=portfolio,
         run=run,
         severity=severity,
-        measured=Decimal(repr(round(check.measured, 6))),
+        measured=measured,
         limit_value=limit.threshold,
         utilisation=check.utilisation,
         subject=check.subject[:100],

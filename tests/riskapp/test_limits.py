@@ -107,3 +107,14 @@ def test_scenarios_api_rejects_bad_shocks(make_user, api_client_for):
         "/api/v1/risk/scenarios", {"name": "Energy crash", "shocks": {"sector:Energy": -40}}, format="json"
     )
     assert ok.status_code == 201, ok.content
+
+
+def test_an_ongoing_breach_seen_again_is_one_row_and_one_notification(book, make_user):
+    officer = make_user(Role.RISK_OFFICER, email="ro@example.com")
+    Limit.objects.create(portfolio=book["portfolio"], kind="position_pct_nav", threshold=Decimal("0.05"))
+    (first,) = limits_check(portfolio=book["portfolio"], as_of=AS_OF)
+    (again,) = limits_check(portfolio=book["portfolio"], as_of=AS_OF)
+    assert again.pk == first.pk
+    assert LimitBreach.objects.count() == 1
+    assert Notification.objects.filter(user=officer).count() == 1
+    assert AuditEvent.objects.filter(action="limit.breach.seen_again").count() == 1
