@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -55,8 +56,38 @@ def api_key_create(
     return key, f"{prefix}.{secret}"
 
 
+# Keys recently verified by this process: sha256(raw key) -> (valid until, key with its user).
+# A hot OMS client (pre-trade checks) then costs no database round trip per request; a
+# revocation, expiry, deactivation or role change takes effect within API_KEY_CACHE_SECONDS.
+_KEY_MEMO: dict[str, tuple[float, ApiKey]] = {}
+_KEY_MEMO_MAX = 10_000
+
+
+def _memo_forget(key: ApiKey) -> None:
+    for digest, (_, memo) in list(_KEY_MEMO.items()):
+        if memo.pk == key.pk:
+            _KEY_MEMO.pop(digest, None)
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Comparison is constant-time."""
+    ttl = settings.API_KEY_CACHE_SECONDS
+    digest = _hash_secret(raw_key)
+    memo = _KEY_MEMO.get(digest) if ttl > 0 else None
+    if memo is not None and memo[0] > time.monotonic():
+        cached = memo[1]
+        if cached.expires_at is None or cached.expires_at > timezone.now():
+            return cached
+        _KEY_MEMO.pop(digest, None)
+    key = _api_key_lookup(raw_key)
+    if key is not None and ttl > 0:
+        if len(_KEY_MEMO) >= _KEY_MEMO_MAX:
+            _KEY_MEMO.clear()
+        _KEY_MEMO[digest] = (time.monotonic() + ttl, key)
+    return key
+
+
+def _api_key_lookup(raw_key: str) -> ApiKey | None:
     prefix, _, secret = raw_key.partition(".")
     # Prefixes are hex; anything else (a NUL above all, which PostgreSQL refuses in text) is no key.
     if not prefix or not secret or len(prefix) > 16 or not (prefix.isascii() and prefix.isalnum()):
@@ -74,6 +105,7 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
 
 
 def api_key_revoke(*, key: ApiKey, actor: User) -> ApiKey:
+    _memo_forget(key)
     with transaction.atomic():
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])

@@ -96,6 +96,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, pre-trade state later) ----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://vigil")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "core.cache.VigilRedisCache"  # reuses its Redis clients
 
 # --- Authentication -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -176,6 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        "pretrade": env.str("API_THROTTLE_PRETRADE", default="60000/min"),
     },
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "NUM_PROXIES": PROXY_COUNT,
@@ -208,6 +211,9 @@ SPECTACULAR_SETTINGS = {
         "StressKindEnum": "riskapp.models.StressResult.Kind",
     },
 }
+
+# How long a process trusts an API key it verified (revocation takes effect within this time).
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
 
 # Ingestion: rows per request; larger requests are refused with 413.
 INGEST_MAX_ROWS = env.int("INGEST_MAX_ROWS", default=10_000)

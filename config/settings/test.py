@@ -12,10 +12,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests exercise throttling explicitly; the default rates would trip on the suite itself.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "pretrade": "100000/min"},
 }
 # Unit tests run tasks in-process; the Celery integration test starts a real worker.
 CELERY_BROKER_URL = ""
 CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = True
+
+# Tests revoke and expire keys directly in the database and expect the next request to see it.
+API_KEY_CACHE_SECONDS = 0

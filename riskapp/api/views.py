@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api.schema import ErrorSerializer
@@ -42,6 +43,9 @@ class CanCheckPretrade(BasePermission):
 
 class PretradeCheckView(APIView):
     permission_classes = [CanCheckPretrade]
+    # An OMS asks before every order: its own, higher rate (API_THROTTLE_PRETRADE).
+    throttle_scope = "pretrade"
+    throttle_classes = [ScopedRateThrottle]
 
     @extend_schema(
         summary="Pre-trade check: may this order go out?",

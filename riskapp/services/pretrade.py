@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -129,13 +128,16 @@ def pretrade_check(
     portfolio = book_selectors.portfolio_list(user=user).filter(code=portfolio_code).first()
     if portfolio is None:
         raise NotFound(f"Unknown portfolio '{portfolio_code}'.")
-    info = _instrument(symbol)
+    # One cache round trip for the three pieces of state; misses are rebuilt one by one.
+    cached = cache.get_many([_state_key(portfolio.pk), _instrument_key(symbol), _RESTRICTED_KEY])
+    info = cached.get(_instrument_key(symbol)) or _instrument(symbol)
     if info is None:
         raise NotFound(f"Unknown instrument '{symbol}'.")
-    state = risk_state_get(portfolio=portfolio)
+    state = cached.get(_state_key(portfolio.pk)) or risk_state_get(portfolio=portfolio)
+    restricted = set(cached[_RESTRICTED_KEY]) if _RESTRICTED_KEY in cached else _restricted()
     reasons: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
-    if symbol in _restricted():
+    if symbol in restricted:
         reasons.append({"code": "restricted_instrument", "message": f"{symbol} is on the restricted list."})
     if state["halted"]:
         reasons.append({"code": "portfolio_halted", "message": f"{portfolio.code} is halted by its kill switch."})
@@ -171,17 +173,16 @@ def pretrade_check(
     decision = PretradeDecision(
         decision="deny" if reasons else "allow", reasons=reasons, warnings=warnings, state_built_at=state["built_at"]
     )
-    with transaction.atomic():
-        audit_record(
-            action=f"pretrade.{decision.decision}",
-            actor=user,
-            obj=portfolio,
-            parameters={
-                "instrument": symbol,
-                "side": side,
-                "quantity": str(quantity),
-                "price": str(price) if price is not None else None,
-            },
-            after={"reasons": [r["code"] for r in reasons], "warnings": len(warnings)},
-        )
+    audit_record(
+        action=f"pretrade.{decision.decision}",
+        actor=user,
+        obj=portfolio,
+        parameters={
+            "instrument": symbol,
+            "side": side,
+            "quantity": str(quantity),
+            "price": str(price) if price is not None else None,
+        },
+        after={"reasons": [r["code"] for r in reasons], "warnings": len(warnings)},
+    )
     return decision

@@ -144,3 +144,21 @@ def test_given_bad_parameters_then_key_is_not_created(user):
     with pytest.raises(ValidationFailed):
         api_key_create(user=user, name="oms", expires_in_days=0)
     assert not ApiKey.objects.exists()
+
+
+def test_a_verified_key_is_trusted_briefly_and_revocation_through_the_service_is_immediate(settings, oms_user):
+    """Given the key cache on, when a key is verified twice, then the second time needs no query;
+    revoking through the service drops it at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.services import api_key_authenticate, api_key_create, api_key_revoke
+
+    settings.API_KEY_CACHE_SECONDS = 10
+    key, raw = api_key_create(user=oms_user, name="memo")
+    assert api_key_authenticate(raw_key=raw) is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert api_key_authenticate(raw_key=raw) is not None
+    assert len(queries) == 0
+    api_key_revoke(key=key, actor=oms_user)
+    assert api_key_authenticate(raw_key=raw) is None
