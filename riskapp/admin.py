@@ -2,7 +2,7 @@
 
 Limits and scenarios are changed on the risk pages or through the API, where every change is
 validated and audited (``limit_save``, ``scenario_save``); runs, results and breaches are
-written by the system only. So nothing here adds, changes or deletes.
+written by the system only, so those are read-only here. The restricted list is maintained here.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpRequest
 
-from riskapp.models import Limit, LimitBreach, RiskResult, RiskRun, Scenario
+from core.admin_audit import AuditedAdminMixin
+from riskapp.models import Limit, LimitBreach, RestrictedInstrument, RiskResult, RiskRun, Scenario
+from riskapp.services.pretrade import restricted_invalidate
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -65,3 +68,25 @@ class LimitBreachAdmin(ReadOnlyAdmin):
 class ScenarioAdmin(ReadOnlyAdmin):
     list_display = ["name", "is_active", "created_by", "created_at"]
     list_filter = ["is_active"]
+
+
+@admin.register(RestrictedInstrument)
+class RestrictedInstrumentAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The restricted list (compliance maintains it here); every change is audited and the
+    pre-trade check sees it at once."""
+
+    list_display = ["instrument", "reason", "created_at"]
+    search_fields = ["instrument__symbol", "reason"]
+    raw_id_fields = ["instrument"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        transaction.on_commit(restricted_invalidate)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        transaction.on_commit(restricted_invalidate)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(restricted_invalidate)

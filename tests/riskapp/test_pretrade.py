@@ -145,3 +145,22 @@ def test_a_trade_batch_refreshes_the_cached_state(book, oms, django_capture_on_c
         assert oms.post("/api/v1/trades", trade, format="json").status_code == 201
     # Now 1,500 AAPL = 15 %; 900 more → 24 %: denied, so the cache was refreshed by the batch.
     assert oms.post(URL, _order(quantity="900"), format="json").json()["decision"] == "deny"
+
+
+def test_restricting_an_instrument_in_the_admin_is_audited_and_seen_by_the_next_check(
+    book, oms, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    admin = Client()
+    admin.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    assert oms.post(URL, _order(), format="json").json()["decision"] == "allow"  # caches the list
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(
+            "/admin/riskapp/restrictedinstrument/add/", {"instrument": book["aapl"].pk, "reason": "Deal team"}
+        )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="admin.add", object_type="riskapp.restrictedinstrument").exists()
+    assert oms.post(URL, _order(), format="json").json()["decision"] == "deny"
