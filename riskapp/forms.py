@@ -9,9 +9,13 @@ from typing import Any
 from django import forms
 
 from riskapp.engine.limits import EXPOSURE_KINDS
+from riskapp.engine.var import ALL_METHODS
 from riskapp.models import Limit, Scenario
 
-_SHOCK_KEY = re.compile(r"^(all|vol|sector:[^:]{1,64}|country:[A-Z]{2}|instrument:[^:]{1,64}|fx:[A-Z]{3})$")
+# Names exclude control characters: PostgreSQL's jsonb refuses \u0000 (a 500 instead of a form error).
+_SHOCK_KEY = re.compile(
+    r"^(all|vol|sector:[^:\x00-\x1f\x7f]{1,64}|country:[A-Z]{2}|instrument:[^:\x00-\x1f\x7f]{1,64}|fx:[A-Z]{3})$"
+)
 
 
 def validate_shocks(value: Any) -> dict[str, float]:
@@ -58,6 +62,10 @@ class LimitForm(forms.ModelForm):  # type: ignore[type-arg]
                 self.add_error("confidence", "VaR and ES limits need a confidence in (0, 1), e.g. 0.99.")
             if not data.get("horizon_days"):
                 self.add_error("horizon_days", "VaR and ES limits need a horizon in days.")
+            # An unknown method never matches a run's results: the limit would silently never be checked.
+            method = data.get("method")
+            if method and method not in ALL_METHODS:
+                self.add_error("method", f"Choose a method among {', '.join(ALL_METHODS)}.")
         ratio = data.get("warning_ratio")
         if ratio is not None and not (0 < ratio <= 1):
             self.add_error("warning_ratio", "Between 0 (excluded) and 1.")

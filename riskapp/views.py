@@ -36,7 +36,8 @@ def _portfolio(request: HttpRequest, code: str) -> Portfolio:
 def _run_for(request: HttpRequest, portfolio: Portfolio) -> RiskRun | None:
     """``?run=<id>`` (one of the portfolio's succeeded runs) or the latest succeeded run."""
     run_id = request.GET.get("run")
-    if run_id and run_id.isdigit():
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses (a 500, not a 404).
+    if run_id and run_id.isascii() and run_id.isdigit():
         return get_object_or_404(
             RiskRun.objects.filter(portfolio=portfolio, calculation__status="succeeded").select_related("calculation"),
             pk=int(run_id),

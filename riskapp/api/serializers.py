@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from portfolios.models import Side
 from riskapp.engine.limits import EXPOSURE_KINDS
+from riskapp.engine.var import ALL_METHODS
 from riskapp.models import (
     FactorExposure,
     Limit,
@@ -92,6 +93,10 @@ class LimitSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
                 raise serializers.ValidationError({"confidence": "VaR and ES limits need a confidence in (0, 1)."})
             if not attrs.get("horizon_days", getattr(self.instance, "horizon_days", None)):
                 raise serializers.ValidationError({"horizon_days": "VaR and ES limits need a horizon in days."})
+            # An unknown method never matches a run's results: the limit would silently never be checked.
+            method = attrs.get("method", getattr(self.instance, "method", None))
+            if method and method not in ALL_METHODS:
+                raise serializers.ValidationError({"method": f"Choose a method among {', '.join(ALL_METHODS)}."})
         ratio = attrs.get("warning_ratio")
         if ratio is not None and not (0 < ratio <= 1):
             raise serializers.ValidationError({"warning_ratio": "Between 0 (excluded) and 1."})

@@ -29,6 +29,14 @@ from riskapp.services.scenarios import scenario_delete, scenario_save
 RiskPermission = area_permission(Area.RISK)
 
 
+def _by_portfolio(qs: QuerySet[Any], request: Request) -> QuerySet[Any]:
+    """``?portfolio=CODE`` filter; a NUL in the code is a 400 (PostgreSQL would refuse it: a 500)."""
+    code = request.query_params.get("portfolio")
+    if code and "\x00" in code:
+        raise serializers.ValidationError({"portfolio": "May not contain NUL characters."})
+    return qs.filter(portfolio__code=code) if code else qs
+
+
 class CanCheckPretrade(BasePermission):
     """OMS clients and risk officers may ask; auditors and others may not."""
 
@@ -100,9 +108,7 @@ class LimitViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Limit]:
-        qs = selectors.limit_list(user=self.request.user)
-        code = self.request.query_params.get("portfolio")
-        return qs.filter(portfolio__code=code) if code else qs
+        return _by_portfolio(selectors.limit_list(user=self.request.user), self.request)
 
     def get_serializer_class(self) -> Any:
         return LimitCreateSerializer if self.action == "create" else s.LimitSerializer
@@ -134,9 +140,7 @@ class LimitBreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     filterset_fields = ["severity", "status"]
 
     def get_queryset(self) -> QuerySet[Any]:
-        qs = selectors.breach_list(user=self.request.user)
-        code = self.request.query_params.get("portfolio")
-        return qs.filter(portfolio__code=code) if code else qs
+        return _by_portfolio(selectors.breach_list(user=self.request.user), self.request)
 
 
 @extend_schema_view(
@@ -211,8 +215,7 @@ class RiskRunViewSet(
         qs = selectors.run_list(user=self.request.user).prefetch_related("results")
         if self.action == "retrieve":
             qs = qs.prefetch_related("components__instrument", "stress_results", "factor_exposures")
-        code = self.request.query_params.get("portfolio")
-        return qs.filter(portfolio__code=code) if code else qs
+        return _by_portfolio(qs, self.request)
 
     def get_serializer_class(self) -> Any:
         return s.RiskRunDetailSerializer if self.action == "retrieve" else s.RiskRunSerializer

@@ -201,6 +201,11 @@ def portfolio_resume(*, user: User, portfolio: Portfolio, rationale: str) -> Por
     """Lift a tripped kill switch; a rationale is mandatory and audited."""
     if not rationale.strip():
         raise ValidationFailed("Say why trading may resume.", extra={"fields": {"rationale": ["Required."]}})
+    if "\x00" in rationale:
+        # PostgreSQL refuses NUL in the audit event's JSON: a clear error, not a failed transaction.
+        raise ValidationFailed(
+            "The rationale may not contain NUL characters.", extra={"fields": {"rationale": ["NUL."]}}
+        )
     with transaction.atomic():
         Portfolio.objects.filter(pk=portfolio.pk).update(halted=False)
         portfolio.halted = False

@@ -112,7 +112,12 @@ def risk_run_parameters_clean(parameters: dict[str, Any] | None) -> dict[str, An
         raise _bad(unknown[0], f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(DEFAULT_PARAMETERS)}.")
     p = {**DEFAULT_PARAMETERS, **raw}
     confs = p["confidences"]
-    if not isinstance(confs, list) or not 1 <= len(confs) <= 6 or not all(_number(c) and 0 < c < 1 for c in confs):
+    # Checked after rounding to the 5 decimals stored: 0.999999 would otherwise become a 100 % VaR.
+    if (
+        not isinstance(confs, list)
+        or not 1 <= len(confs) <= 6
+        or not all(_number(c) and 0 < round(c, 5) < 1 for c in confs)
+    ):
         raise _bad("confidences", "give 1 to 6 confidences strictly between 0 and 1, e.g. [0.95, 0.99].")
     horizons = p["horizons"]
     if not isinstance(horizons, list) or not 1 <= len(horizons) <= 5:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from audit.services import audit_record
@@ -22,7 +22,13 @@ def scenario_save(*, user: User, scenario: Scenario, data: dict[str, Any]) -> Sc
     if scenario.created_by_id is None:
         scenario.created_by = user
     with transaction.atomic():
-        scenario.save()
+        try:
+            with transaction.atomic():  # a savepoint: the audit row below shares the outer transaction
+                scenario.save()
+        except IntegrityError:  # a concurrent save took the name between the check and the insert
+            raise ValidationFailed(
+                "A scenario with this name exists.", extra={"fields": {"name": ["Already used."]}}
+            ) from None
         audit_record(
             action="scenario.update" if before else "scenario.create",
             actor=user,
