@@ -61,7 +61,7 @@ class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
 
 
 class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
-    pass
+    """Role groups: membership and permission changes are audited."""
 
 
 admin.site.unregister(User)

@@ -7,6 +7,7 @@ services (runs, limits, scenarios), charts through ``riskapp.charts``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -220,45 +221,57 @@ def run_all(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- exports
 
 
-@area_required(Area.RISK)
-def export_csv(request: HttpRequest, code: str) -> HttpResponse:
-    """One table of the run as CSV: ``?table=results|components|stress|factors|backtest``."""
+def _download(
+    request: HttpRequest,
+    code: str,
+    build: Callable[[RiskRun], tuple[bytes | str, str, str]],
+    *,
+    disposition: str = "attachment",
+) -> HttpResponse:
+    """The latest (or ``?run=``) run of the portfolio as a file; ``build(run)`` gives
+    (content, content type, file name). Without a run, back to the page with a message."""
     portfolio = _portfolio(request, code)
     run = _run_for(request, portfolio)
     if run is None:
         messages.info(request, "No risk run to export yet.")
         return redirect("riskapp:portfolio", code=portfolio.code)
+    content, content_type, name = build(run)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    return response
+
+
+@area_required(Area.RISK)
+def export_csv(request: HttpRequest, code: str) -> HttpResponse:
+    """One table of the run as CSV: ``?table=results|components|stress|factors|backtest``."""
     table = request.GET.get("table", "results")
     if table not in exports.CSV_TABLES:
         table = "results"
-    response = HttpResponse(exports.run_csv(run, table=table), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{exports.filename(run, table, "csv")}"'
-    return response
+    return _download(
+        request,
+        code,
+        lambda run: (exports.run_csv(run, table=table), "text/csv; charset=utf-8", exports.filename(run, table, "csv")),
+    )
 
 
 @area_required(Area.RISK)
 def export_xlsx(request: HttpRequest, code: str) -> HttpResponse:
-    portfolio = _portfolio(request, code)
-    run = _run_for(request, portfolio)
-    if run is None:
-        messages.info(request, "No risk run to export yet.")
-        return redirect("riskapp:portfolio", code=portfolio.code)
-    response = HttpResponse(exports.run_xlsx(run), content_type=exports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{exports.filename(run, "risk", "xlsx")}"'
-    return response
+    return _download(
+        request,
+        code,
+        lambda run: (exports.run_xlsx(run), exports.XLSX_CONTENT_TYPE, exports.filename(run, "risk", "xlsx")),
+    )
 
 
 @area_required(Area.RISK)
 def report_pdf(request: HttpRequest, code: str) -> HttpResponse:
     """The daily risk report of the run as PDF."""
-    portfolio = _portfolio(request, code)
-    run = _run_for(request, portfolio)
-    if run is None:
-        messages.info(request, "No risk run to report on yet.")
-        return redirect("riskapp:portfolio", code=portfolio.code)
-    response = HttpResponse(exports.run_pdf(run), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{exports.filename(run, "report", "pdf")}"'
-    return response
+    return _download(
+        request,
+        code,
+        lambda run: (exports.run_pdf(run), "application/pdf", exports.filename(run, "report", "pdf")),
+        disposition="inline",
+    )
 
 
 # ---------------------------------------------------------------------------- limits, resume

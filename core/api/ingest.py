@@ -82,7 +82,9 @@ class IngestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     permission_classes = [area_permission(Area.DATA, write_area=Area.INGEST)]
 
     def get_queryset(self) -> QuerySet[Any]:
-        raise NotImplementedError
+        """Abstract on purpose: each entity names its own (desk-scoped) selector, so no viewset can
+        fall back to an unscoped table by forgetting to."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_queryset()")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         content_type = request.content_type.split(";")[0].strip().lower()
