@@ -220,6 +220,21 @@ INGEST_MAX_ROWS = env.int("INGEST_MAX_ROWS", default=10_000)
 # Raw request body cap (bytes) for ingestion endpoints: 10,000 rows of ~300 bytes each + slack.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=16 * 1024 * 1024)
 
+# --- Surveillance ---------------------------------------------------------------------------
+# Detection after every ingested order-event or trade batch (the nightly sweep runs regardless).
+SURVEILLANCE_INCREMENTAL = env.bool("SURVEILLANCE_INCREMENTAL", default=True)
+# An incremental run looks this far back so an episode spanning several batches is seen whole.
+SURVEILLANCE_INCREMENTAL_LOOKBACK_HOURS = env.int("SURVEILLANCE_INCREMENTAL_LOOKBACK_HOURS", default=24)
+# The nightly sweep reviews this many days back from the newest order event.
+SURVEILLANCE_SWEEP_DAYS = env.int("SURVEILLANCE_SWEEP_DAYS", default=3)
+# Anomalies raised per run: sized to what the review team can look at in a day.
+SURVEILLANCE_ANOMALY_TOP_K = env.int("SURVEILLANCE_ANOMALY_TOP_K", default=20)
+# Seed of the anomaly and action-likelihood models (reproducible rankings).
+SURVEILLANCE_SEED = env.int("SURVEILLANCE_SEED", default=7)
+# Alerts scored at or above this (0–100) close only on a supervisor's approval of a proposal
+# (four eyes); so does every outcome "STOR filed", whatever the score.
+SURVEILLANCE_FOUR_EYES_SCORE = env.float("SURVEILLANCE_FOUR_EYES_SCORE", default=70.0)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker configured, tasks run in-process (embedded default for a single machine).
@@ -260,6 +275,10 @@ CELERY_BEAT_SCHEDULE = {
     "end-of-day-risk-runs": {
         "task": "riskapp.tasks.risk_runs_all",
         "schedule": crontab(minute=0, hour=23),  # after the snapshots; one risk run per portfolio
+    },
+    "nightly-surveillance-sweep": {
+        "task": "surveillance.tasks.surveillance_sweep_nightly",
+        "schedule": crontab(minute=30, hour=23),  # after the day's last batches; all detectors, all instruments
     },
 }
 CELERY_TIMEZONE = "UTC"

@@ -1,1 +1,0 @@
-"""Surveillance services: the only place that writes. (Filled in by the Surveillance issue.)"""
