@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Typed strictly: the pure engines; typed: services and the ingestion pipeline.
 MYPY_TARGETS := core/services.py core/ingest audit/services.py portfolios/services.py portfolios/demo.py \
 	portfolios/engine riskapp/engine surveillance/engine execution_quality/engine wealth/engine \
-	riskapp/services surveillance/services execution_quality/services.py wealth/services.py
+	riskapp/services surveillance/services execution_quality/services wealth/services.py
 
 .PHONY: run test install install-dev migrate demo serve worker beat bench lint format check services clean
 

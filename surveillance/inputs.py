@@ -22,6 +22,8 @@ from surveillance.engine.types import (
     Accounts,
     DailyBars,
     EventKind,
+    FloatArray,
+    IntArray,
     NewsEvents,
     OrderEvents,
     Quotes,
@@ -66,12 +68,14 @@ def _frame(sql: str, params: Sequence[Any], columns: list[str], ts_columns: Sequ
     return frame
 
 
-def _i(series: pd.Series) -> np.ndarray:
-    return series.to_numpy(dtype=np.int64, na_value=-1)
+def _i(series: pd.Series) -> IntArray:
+    out: IntArray = series.to_numpy(dtype=np.int64, na_value=-1)
+    return out
 
 
-def _f(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+def _f(series: pd.Series) -> FloatArray:
+    out: FloatArray = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
 
 
 def _side(series: pd.Series) -> np.ndarray:

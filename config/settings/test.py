@@ -22,3 +22,6 @@ AXES_ENABLED = True
 
 # Tests revoke and expire keys directly in the database and expect the next request to see it.
 API_KEY_CACHE_SECONDS = 0
+# Ingestion tests would each start a detection run in-process; the surveillance tests that are
+# about incremental detection switch it on with the ``settings`` fixture.
+SURVEILLANCE_INCREMENTAL = False

@@ -186,12 +186,12 @@ def alert_raise(
             model_version=model_version,
             source=source,
         )
-        alert_id = (outcome.created or outcome.updated or [None])[0]
-        if alert_id is None:  # the same evidence is already under review: return that alert
+        ids = outcome.created or outcome.updated
+        if not ids:  # the same evidence is already under review: return that alert
             alert = Alert.objects.filter(_open_alerts_near(detection)).order_by("-score").first()
             assert alert is not None
             return alert
-        alert = Alert.objects.get(pk=alert_id)
+        alert = Alert.objects.get(pk=ids[0])
         audit_record(
             action="surveillance.alert.raise" if outcome.created else "surveillance.alert.merge",
             obj=alert,

@@ -14,8 +14,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import audit_record
+from portfolios.models import Trade
+from surveillance.engine.action_model import (
+    action_model_explain,
+    action_model_fit,
+    action_model_predict,
+    alert_features,
+)
 from surveillance.engine.types import SurveillanceInputError
 from surveillance.models import Alert
 
@@ -23,7 +31,18 @@ ACTIONED = (Alert.Outcome.INFORMAL_ACTION, Alert.Outcome.STOR_FILED)
 MAX_TRAINING_ALERTS = 20_000  # the newest decisions; ~20k × 20 features trains in about a second
 
 
+def _notionals(alerts: list[Alert]) -> dict[int, float]:
+    """Traded value of each alert's evidence trades (price × quantity, instrument currency)."""
+    ids = {t for a in alerts for t in a.trade_ids}
+    value = {
+        pk: float(price * qty)
+        for pk, price, qty in Trade.objects.filter(pk__in=ids).values_list("pk", "price", "quantity").iterator()
+    }
+    return {a.pk: sum(value.get(t, 0.0) for t in a.trade_ids) for a in alerts}
+
+
 def _rows(alerts: list[Alert], history: dict[int, tuple[int, int]]) -> list[dict[str, Any]]:
+    notional = _notionals(alerts)
     rows = []
     for a in alerts:
         prior, prior_actioned = history.get(a.pk, (0, 0))
@@ -34,11 +53,10 @@ def _rows(alerts: list[Alert], history: dict[int, tuple[int, int]]) -> list[dict
                 "occurrences": a.occurrences,
                 "account_kind": a.account.kind,
                 "is_employee": a.account.owner.is_employee,
-                "evidence_rows": len(a.order_ids) + len(a.trade_ids),
+                "notional": notional[a.pk],
                 "prior_alerts": prior,
                 "prior_actioned": prior_actioned,
                 "hour_of_day": a.window_start.hour,
-                "duration_s": (a.window_end - a.window_start).total_seconds(),
             }
         )
     return rows
@@ -60,13 +78,6 @@ def _history(alerts: list[Alert], closed: list[Alert]) -> dict[int, tuple[int, i
 
 def alerts_rank() -> dict[str, Any]:
     """Train on closed alerts and score every open one. Returns a small summary for the run."""
-    from surveillance.engine.action_model import (
-        action_model_explain,
-        action_model_fit,
-        action_model_predict,
-        alert_features,
-    )
-
     base = Alert.objects.select_related("account__owner")
     closed = list(base.filter(state=Alert.State.CLOSED).order_by("-closed_at", "-id")[:MAX_TRAINING_ALERTS])
     closed.reverse()  # oldest first, so the hold-out is the most recent decisions
@@ -90,15 +101,15 @@ def alerts_rank() -> dict[str, Any]:
                 "values": {n: float(v) for n, v in zip(names, contributions, strict=True)},
                 "base": float(shap_base),
                 "units": "log-odds of being actioned",
-                "model_version": model.card["version"],
+                "model_version": model.model_card["version"],
             }
         Alert.objects.bulk_update(open_alerts, ["action_probability", "action_explanation"], batch_size=500)
         audit_record(
             action="surveillance.model.card",
             object_type="surveillance.action_model",
-            object_id=str(model.card["version"]),
+            object_id=str(model.model_card["version"]),
             object_repr="Alert action-likelihood model",
-            after=model.card,
+            after={**model.model_card, "fitted_at": timezone.now().isoformat()},
             parameters={"max_training_alerts": MAX_TRAINING_ALERTS, "seed": settings.SURVEILLANCE_SEED},
         )
-    return {"scored": len(open_alerts), "trained_on": len(closed), "version": model.card["version"]}
+    return {"scored": len(open_alerts), "trained_on": len(closed), "version": model.model_card["version"]}

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Max, Min
@@ -24,7 +26,9 @@ from core.errors import ValidationFailed
 from core.models import CalculationRun
 from core.services import calculation_run_create
 from portfolios.models import OrderEvent, Trade
-from surveillance.engine.types import SurveillanceData
+from surveillance.engine.anomaly import anomalies_rank
+from surveillance.engine.features import behaviour_features
+from surveillance.engine.types import Detection, SurveillanceData, SurveillanceInputError
 from surveillance.inputs import surveillance_data_load
 from surveillance.services.alerts import alerts_store
 from surveillance.services.ranking import alerts_rank
@@ -153,20 +157,52 @@ def _inputs_hash(data: SurveillanceData) -> str:
     )
 
 
-def _anomalies(data: SurveillanceData, progress: Progress) -> tuple[list[Any], dict[str, Any] | None]:
-    """Top-k behavioural anomalies with SHAP, or nothing when the window is too small to rank."""
-    from surveillance.engine.anomaly import anomalies_rank
-    from surveillance.engine.features import behaviour_features
-    from surveillance.engine.types import SurveillanceInputError
+MAX_ANOMALY_EVIDENCE = 200  # order ids attached to an anomaly alert (the page lists them all)
 
+
+def _with_evidence(data: SurveillanceData, detections: list[Detection]) -> list[Detection]:
+    """Attach the account's orders and trades in the instrument on the flagged day."""
+    o, t = data.orders, data.trades
+    out = []
+    for d in detections:
+        in_o = (
+            (o.account == d.account) & (o.instrument == d.instrument) & (o.ts_us >= d.start_us) & (o.ts_us <= d.end_us)
+        )
+        in_t = (
+            (t.account == d.account) & (t.instrument == d.instrument) & (t.ts_us >= d.start_us) & (t.ts_us <= d.end_us)
+        )
+        out.append(
+            replace(
+                d,
+                order_ids=tuple(np.unique(o.order_id[in_o])[:MAX_ANOMALY_EVIDENCE].tolist()),
+                trade_ids=tuple(np.unique(t.trade_id[in_t])[:MAX_ANOMALY_EVIDENCE].tolist()),
+                extra={**d.extra, "explanation": _explanation(d)},
+            )
+        )
+    return out
+
+
+def _explanation(d: Detection) -> dict[str, Any]:
+    """The stored SHAP payload of an anomaly alert (units: tree edges of mean path length)."""
+    return {
+        "values": {k: float(v) for k, v in d.extra.get("shap", {}).items()},
+        "base": float(d.extra.get("shap_base", 0.0)),
+        "units": "mean isolation path length (edges); negative = more unusual",
+        "detector_scores": d.extra.get("detector_scores", {}),
+    }
+
+
+def _anomalies(data: SurveillanceData, progress: Progress) -> tuple[list[Detection], dict[str, Any] | None]:
+    """Top-k behavioural anomalies with SHAP, or nothing when the window is too small to rank."""
     table = behaviour_features(data)
     try:
         result = anomalies_rank(table, top_k=settings.SURVEILLANCE_ANOMALY_TOP_K, seed=settings.SURVEILLANCE_SEED)
     except SurveillanceInputError as exc:
         progress(80, f"Anomaly ranking skipped: {exc}")
         return [], None
-    progress(80, f"Anomaly ranking: {len(result.detections)} of {len(table.account)} account-days")
-    return list(result.detections), dict(result.model_card)
+    progress(80, f"Anomaly ranking: {len(result.detections)} of {len(table.account)} account-days reviewed")
+    card = {**result.model_card, "fitted_at": timezone.now().isoformat()}
+    return _with_evidence(data, list(result.detections)), card
 
 
 def surveillance_run_execute(*, run: CalculationRun, progress: Progress) -> dict[str, Any]:
@@ -219,6 +255,15 @@ def surveillance_run_execute(*, run: CalculationRun, progress: Progress) -> dict
             "alerts_created": stored.created + stored_ml.created,
             "alerts_updated": stored.updated + stored_ml.updated,
         },
-        explanation={"anomaly_model_card": model_card} if model_card else None,
     )
+    if model_card:
+        audit_record(
+            action="surveillance.model.card",
+            actor=run.user,
+            object_type="surveillance.anomaly_model",
+            object_id=str(model_card.get("version", "")),
+            object_repr="Behavioural anomaly model",
+            after=model_card,
+            parameters={"top_k": settings.SURVEILLANCE_ANOMALY_TOP_K, "seed": settings.SURVEILLANCE_SEED},
+        )
     return result
