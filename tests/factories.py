@@ -126,3 +126,142 @@ class PositionFactory(factory.django.DjangoModelFactory):
     as_of = datetime(2022, 12, 27, tzinfo=UTC).date()
     kind = m.Position.Kind.OPENING
     quantity = Decimal("100")
+
+
+# ---------------------------------------------------------------------------- surveillance
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveillance.Case"
+        django_get_or_create = ("reference",)
+
+    reference = factory.Sequence(lambda n: f"CASE-T{n:05d}")
+    title = factory.Sequence(lambda n: f"Case {n}")
+    desk = factory.SubFactory(DeskFactory)
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open rule alert on the account's desk, scored 50 (below the four-eyes threshold)."""
+
+    class Meta:
+        model = "surveillance.Alert"
+
+    scenario = "spoofing"
+    account = factory.SubFactory(AccountFactory)
+    desk = factory.LazyAttribute(lambda o: o.account.desk)
+    instrument = factory.SubFactory(InstrumentFactory)
+    window_start = datetime(2022, 12, 28, 14, 30, tzinfo=UTC)
+    window_end = datetime(2022, 12, 28, 14, 35, tzinfo=UTC)
+    score = 50.0
+    summary = factory.Sequence(lambda n: f"Suspected episode {n}")
+
+
+class AlertTransitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveillance.AlertTransition"
+
+    alert = factory.SubFactory(AlertFactory)
+    action = "start_review"
+    from_state = "new"
+    to_state = "in_review"
+    actor_name = "system"
+
+
+class AlertCommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveillance.AlertComment"
+
+    alert = factory.SubFactory(AlertFactory)
+    author_name = "system"
+    body = factory.Sequence(lambda n: f"Note {n}")
+
+
+class DetectorConfigFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveillance.DetectorConfig"
+        django_get_or_create = ("scenario",)
+
+    scenario = "spoofing"
+    enabled = True
+    parameters = factory.LazyFunction(dict)
+
+
+# ---------------------------------------------------------------------------- best execution
+
+
+class TcaOrderResultFactory(factory.django.DjangoModelFactory):
+    """The TCA of a filled parent buy order: 8 bps against arrival, 3 bps against VWAP."""
+
+    class Meta:
+        model = "execution_quality.TcaOrderResult"
+
+    order = factory.SubFactory(OrderFactory)
+    account = factory.LazyAttribute(lambda o: o.order.account)
+    desk = factory.LazyAttribute(lambda o: o.order.account.desk)
+    instrument = factory.LazyAttribute(lambda o: o.order.instrument)
+    side = factory.LazyAttribute(lambda o: o.order.side)
+    order_type = factory.LazyAttribute(lambda o: o.order.order_type)
+    venue = "XNYS"
+    broker = "BRK1"
+    arrival_ts = factory.LazyAttribute(lambda o: o.order.arrival_ts)
+    end_ts = factory.LazyAttribute(lambda o: o.order.arrival_ts)
+    quantity = factory.LazyAttribute(lambda o: o.order.quantity)
+    filled_quantity = factory.LazyAttribute(lambda o: o.order.quantity)
+    n_fills = 1
+    avg_price = Decimal("100.08")
+    notional = Decimal("10008")
+    arrival_price = 100.0
+    vwap = 100.05
+    cost_arrival_bps = 8.0
+    cost_vwap_bps = 3.0
+    size_adv = 0.01
+    arrival_spread_bps = 4.0
+    volatility_daily_bps = 150.0
+    duration_s = 60.0
+
+
+class TcaExecutionResultFactory(factory.django.DjangoModelFactory):
+    """The TCA of one fill of a ``TcaOrderResultFactory`` order."""
+
+    class Meta:
+        model = "execution_quality.TcaExecutionResult"
+
+    order_result = factory.SubFactory(TcaOrderResultFactory)
+    trade = factory.LazyAttribute(
+        lambda o: TradeFactory(
+            account=o.order_result.account,
+            instrument=o.order_result.instrument,
+            order=o.order_result.order,
+            side=o.order_result.side,
+        )
+    )
+    venue = "XNYS"
+    broker = "BRK1"
+    ts = factory.LazyAttribute(lambda o: o.order_result.arrival_ts)
+    price = Decimal("100.08")
+    quantity = Decimal("100")
+    mid = 100.0
+    bid = 99.98
+    ask = 100.02
+    effective_spread_bps = 16.0
+    spread_capture = 0.0
+    cost_arrival_bps = 8.0
+    cost_vwap_bps = 3.0
+    markout_1s_bps = -1.0
+    markout_5s_bps = -2.0
+    markout_60s_bps = -3.0
+    markout_300s_bps = -4.0
+
+
+class CostModelFactory(factory.django.DjangoModelFactory):
+    """A cost model row without a usable artifact (for listings; train one to predict)."""
+
+    class Meta:
+        model = "execution_quality.CostModel"
+        django_get_or_create = ("version",)
+
+    version = factory.Sequence(lambda n: f"tca-cost-test-{n}")
+    card = factory.LazyFunction(lambda: {"metrics": {"mae_bps": 5.0, "rmse_bps": 7.0, "r2": 0.1, "n_test": 10}})
+    artifact = b""
+    is_active = False

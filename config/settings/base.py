@@ -209,6 +209,9 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "core.models.CalculationRun.Status",
         "LimitKindEnum": "riskapp.models.Limit.Kind",
         "StressKindEnum": "riskapp.models.StressResult.Kind",
+        "AlertStateEnum": "surveillance.models.Alert.State",
+        "AlertOutcomeEnum": "surveillance.models.Alert.Outcome",
+        "CaseStateEnum": "surveillance.models.Case.State",
     },
 }
 
@@ -234,6 +237,13 @@ SURVEILLANCE_SEED = env.int("SURVEILLANCE_SEED", default=7)
 # Alerts scored at or above this (0–100) close only on a supervisor's approval of a proposal
 # (four eyes); so does every outcome "STOR filed", whatever the score.
 SURVEILLANCE_FOUR_EYES_SCORE = env.float("SURVEILLANCE_FOUR_EYES_SCORE", default=70.0)
+
+# --- Best execution (TCA) -------------------------------------------------------------------
+# TCA of the parent orders of every ingested trade batch (scheduled retraining runs regardless).
+TCA_INCREMENTAL = env.bool("TCA_INCREMENTAL", default=True)
+# An order is a poor execution when its cost vs arrival exceeds the expected cost for its
+# conditions (cost model, else spread/2 + square-root impact) by more than this many bps.
+TCA_POOR_MARGIN_BPS = env.float("TCA_POOR_MARGIN_BPS", default=25.0)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -279,6 +289,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-surveillance-sweep": {
         "task": "surveillance.tasks.surveillance_sweep_nightly",
         "schedule": crontab(minute=30, hour=23),  # after the day's last batches; all detectors, all instruments
+    },
+    "monthly-tca-model-retrain": {
+        "task": "execution_quality.tasks.cost_model_retrain",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),  # a month of new orders; quiet hours
     },
 }
 CELERY_TIMEZONE = "UTC"

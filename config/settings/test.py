@@ -25,3 +25,5 @@ API_KEY_CACHE_SECONDS = 0
 # Ingestion tests would each start a detection run in-process; the surveillance tests that are
 # about incremental detection switch it on with the ``settings`` fixture.
 SURVEILLANCE_INCREMENTAL = False
+# Likewise for TCA of new fills: the tests about it switch it on with the ``settings`` fixture.
+TCA_INCREMENTAL = False

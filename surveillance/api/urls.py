@@ -1,5 +1,12 @@
-"""Surveillance API routes under /api/v1/."""
+"""Surveillance API routes under /api/v1/surveillance/."""
 
-from django.urls import URLPattern
+from core.api.routers import OptionalSlashRouter
+from surveillance.api import views
 
-urlpatterns: list[URLPattern] = []
+router = OptionalSlashRouter()
+router.register("surveillance/alerts", views.AlertViewSet, basename="surveillancealert")
+router.register("surveillance/cases", views.CaseViewSet, basename="surveillancecase")
+router.register("surveillance/detectors", views.DetectorViewSet, basename="surveillancedetector")
+router.register("surveillance/runs", views.SurveillanceRunViewSet, basename="surveillancerun")
+
+urlpatterns = router.urls

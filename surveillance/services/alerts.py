@@ -8,6 +8,7 @@ over the same data therefore changes nothing: evidence already held is not count
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,11 @@ from surveillance.models import Alert, Scenario
 
 GROUP_WINDOW = timedelta(microseconds=30 * US_PER_MINUTE)
 HISTORY_WINDOW = timedelta(days=90)  # prior alerts of the same account and scenario raise the score
+
+
+def _features(values: dict[str, float]) -> dict[str, float | None]:
+    """Features as JSON: a measure a detector could not compute (NaN, infinite) is stored as null."""
+    return {k: (float(v) if math.isfinite(float(v)) else None) for k, v in values.items()}
 
 
 def _dt(ts_us: int) -> datetime:
@@ -56,7 +62,7 @@ def _merge_into(alert: Alert, d: Detection) -> bool:
     alert.occurrences += d.occurrences
     alert.score = min(100.0, score_combine([alert.score, d.score]))
     if d.score >= alert.score * 0.5:
-        alert.features = {k: float(v) for k, v in d.features.items()}
+        alert.features = _features(d.features)
     return True
 
 
@@ -120,7 +126,7 @@ def alerts_store(
                 summary=d.summary,
                 order_ids=sorted(set(d.order_ids)),
                 trade_ids=sorted(set(d.trade_ids)),
-                features={k: float(v) for k, v in d.features.items()},
+                features=_features(d.features),
                 explanation=d.extra.get("explanation", {}),
                 parameters=parameters.get(d.scenario, parameters),
                 model_version=model_version,

@@ -24,6 +24,7 @@ from core.services import notify
 from portfolios.selectors import scope_by_desk
 from surveillance.models import Alert, Case
 from surveillance.services.workflow import (
+    alert_ids_clean,
     alert_snapshot,
     reviewer_check,
     supervisor_check,
@@ -61,11 +62,9 @@ def _require_open(case: Case, *, action: str) -> None:
         raise Conflict(f"Cannot {action}: case {case.reference} is closed.")
 
 
-def _alerts_locked(*, alerts: Iterable[Alert | int], user: User) -> list[Alert]:
+def _alerts_locked(*, alerts: Iterable[Alert | int | str], user: User) -> list[Alert]:
     """The alerts, locked in id order, all in the user's scope (else NotFound naming the ids)."""
-    ids = sorted({a.pk if isinstance(a, Alert) else int(a) for a in alerts})
-    if not ids:
-        raise ValidationFailed("Choose at least one alert.", extra={"fields": {"alert_ids": ["Required."]}})
+    ids = alert_ids_clean(alerts)
     if len(ids) > CASE_ALERTS_MAX:
         problem = f"At most {CASE_ALERTS_MAX} alerts at once."
         raise ValidationFailed(problem, extra={"fields": {"alert_ids": [problem]}})
@@ -102,7 +101,7 @@ def _attach(*, case: Case, alerts: list[Alert], user: User) -> None:
         )
 
 
-def case_create(*, user: User, title: str, description: str = "", alerts: Iterable[Alert | int]) -> Case:
+def case_create(*, user: User, title: str, description: str = "", alerts: Iterable[Alert | int | str]) -> Case:
     """Open a case on the alerts (one desk, all in the user's scope, none in another case)."""
     reviewer_check(user)
     title = text_clean(title, field="title")
@@ -131,7 +130,7 @@ def case_create(*, user: User, title: str, description: str = "", alerts: Iterab
     return case
 
 
-def case_alerts_add(*, case: Case, alerts: Iterable[Alert | int], user: User) -> Case:
+def case_alerts_add(*, case: Case, alerts: Iterable[Alert | int | str], user: User) -> Case:
     """Add alerts of the case's desk to an open case."""
     reviewer_check(user)
     with transaction.atomic():

@@ -31,6 +31,7 @@ from surveillance.engine.features import behaviour_features
 from surveillance.engine.types import Detection, SurveillanceData, SurveillanceInputError
 from surveillance.inputs import surveillance_data_load
 from surveillance.services.alerts import alerts_store
+from surveillance.services.detectors import detector_parameters_effective, detectors_enabled
 from surveillance.services.ranking import alerts_rank
 
 Progress = Callable[[int, str], None]
@@ -116,22 +117,6 @@ def surveillance_incremental_create(
     )
 
 
-def _effective_parameters() -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """The supervisor's parameters per scenario and the enabled scenarios."""
-    from surveillance.engine.detectors import DETECTORS
-    from surveillance.models import DetectorConfig
-
-    configs = {c.scenario: c for c in DetectorConfig.objects.all()}
-    params: dict[str, dict[str, Any]] = {}
-    enabled: list[str] = []
-    for scenario, spec in DETECTORS.items():
-        cfg = configs.get(scenario)
-        params[scenario] = {**spec.defaults(), **(cfg.parameters if cfg else {})}
-        if cfg is None or cfg.enabled:
-            enabled.append(scenario)
-    return params, enabled
-
-
 def _data_summary(data: SurveillanceData) -> dict[str, int]:
     return {
         "order_events": len(data.orders),
@@ -213,7 +198,7 @@ def surveillance_run_execute(*, run: CalculationRun, progress: Progress) -> dict
     since, until = _parse(p["since"], "since"), _parse(p["until"], "until")
     progress(2, "Loading orders, trades and market data")
     data = surveillance_data_load(since=since, until=until, instrument_ids=p.get("instrument_ids"))
-    params, enabled = _effective_parameters()
+    params, enabled = detector_parameters_effective(), detectors_enabled()
     progress(20, f"Loaded {len(data.orders):,} order events; running {len(enabled)} detectors")
 
     def detector_progress(pct: int, message: str) -> None:

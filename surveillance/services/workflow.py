@@ -85,6 +85,21 @@ def text_clean(value: Any, *, field: str, required: bool = True) -> str:
     return text
 
 
+def alert_ids_clean(alerts: Iterable[Alert | int | str]) -> list[int]:
+    """Sorted distinct alert ids from alerts or ids; anything else is a field error on ``alert_ids``."""
+    ids: set[int] = set()
+    for a in alerts:
+        try:
+            ids.add(a.pk if isinstance(a, Alert) else int(a))
+        except (TypeError, ValueError):
+            raise ValidationFailed(
+                "Alert ids are whole numbers.", extra={"fields": {"alert_ids": ["Give alert ids (whole numbers)."]}}
+            ) from None
+    if not ids:
+        raise ValidationFailed("Choose at least one alert.", extra={"fields": {"alert_ids": ["Required."]}})
+    return sorted(ids)
+
+
 def _outcome_clean(outcome: Any) -> str:
     if outcome not in Alert.Outcome.values:
         choices = ", ".join(Alert.Outcome.values)
@@ -232,7 +247,7 @@ def alert_assign(*, alert: Alert, assignee: User | None, user: User) -> Alert:
     return alert
 
 
-def alerts_assign(*, alerts: Iterable[Alert | int], assignee: User | None, user: User) -> list[Alert]:
+def alerts_assign(*, alerts: Iterable[Alert | int | str], assignee: User | None, user: User) -> list[Alert]:
     """Give several open alerts to one reviewer: all of them or none.
 
     Any alert out of the user's scope (404), closed (409) or outside the assignee's desks (400)
@@ -240,9 +255,7 @@ def alerts_assign(*, alerts: Iterable[Alert | int], assignee: User | None, user:
     assignments over overlapping alerts cannot deadlock.
     """
     reviewer_check(user)
-    ids = sorted({a.pk if isinstance(a, Alert) else int(a) for a in alerts})
-    if not ids:
-        raise ValidationFailed("Choose at least one alert.", extra={"fields": {"alert_ids": ["Required."]}})
+    ids = alert_ids_clean(alerts)
     if len(ids) > BULK_ASSIGN_MAX:
         problem = f"At most {BULK_ASSIGN_MAX} alerts at once."
         raise ValidationFailed(problem, extra={"fields": {"alert_ids": [problem]}})

@@ -87,7 +87,36 @@ riskapp:scenario_list                 L  Y  N  N  N  Y  N  Y
 riskapp:scenario_create               L  Y  N  N  N  N  N  Y
 riskapp:scenario_edit                 L  Y  N  N  N  N  N  Y
 surveillance:index                    L  N  Y  Y  N  Y  N  Y
+surveillance:alert_export             L  N  Y  Y  N  Y  N  Y
+surveillance:alert_assign_bulk        L  N  400 400 N N  N  400
+surveillance:alert_detail             L  N  Y  Y  N  Y  N  Y
+surveillance:alert_act                L  N  Y  Y  N  N  N  Y
+surveillance:case_list                L  N  Y  Y  N  Y  N  Y
+surveillance:case_detail              L  N  Y  Y  N  Y  N  Y
+surveillance:case_act                 L  N  Y  Y  N  N  N  Y
+surveillance:case_stor_edit           L  N  Y  Y  N  N  N  Y
+surveillance:case_stor_pdf            L  N  Y  Y  N  Y  N  Y
+surveillance:case_stor_json           L  N  Y  Y  N  Y  N  Y
+surveillance:case_stor_xml            L  N  Y  Y  N  Y  N  Y
+surveillance:dashboard                L  N  Y  Y  N  Y  N  Y
+surveillance:sweep                    L  N  Y  Y  N  N  N  Y
+surveillance:detector_list            L  N  Y  Y  N  Y  N  Y
+surveillance:detector_edit            L  N  Y  Y  N  Y  N  Y
 execution_quality:index               L  Y  Y  Y  N  Y  N  Y
+execution_quality:orders_csv          L  Y  Y  Y  N  Y  N  Y
+execution_quality:run_now             L  Y  Y  Y  N  N  N  Y
+execution_quality:order_detail        L  Y  Y  Y  N  Y  N  Y
+execution_quality:order_run           L  Y  Y  Y  N  N  N  Y
+execution_quality:reports             L  Y  Y  Y  N  Y  N  Y
+execution_quality:report_venues_csv   L  Y  Y  Y  N  Y  N  Y
+execution_quality:report_brokers_csv  L  Y  Y  Y  N  Y  N  Y
+execution_quality:report_pdf          L  Y  Y  Y  N  Y  N  Y
+execution_quality:rts28               L  Y  Y  Y  N  Y  N  Y
+execution_quality:rts28_csv           L  Y  Y  Y  N  Y  N  Y
+execution_quality:rts28_pdf           L  Y  Y  Y  N  Y  N  Y
+execution_quality:pretrade            L  Y  Y  Y  N  Y  N  Y
+execution_quality:model_list          L  Y  Y  Y  N  Y  N  Y
+execution_quality:model_train         L  N  N  Y  N  N  N  Y
 wealth:index                          L  N  N  N  Y  Y  N  Y
 audit:*                               L  N  N  N  N  Y  N  Y
 admin:login                           Y  Y  Y  Y  Y  Y  Y  Y
@@ -151,6 +180,34 @@ riskscenario-list                     U  Y  N  N  N  Y  N  Y
 riskscenario-detail                   U  Y  N  N  N  Y  N  Y
 riskrun-list                          U  Y  N  N  N  Y  N  Y
 riskrun-detail                        U  Y  N  N  N  Y  N  Y
+surveillancealert-list                U  N  Y  Y  N  Y  N  Y
+surveillancealert-detail              U  N  Y  Y  N  Y  N  Y
+surveillancealert-comments            U  N  Y  Y  N  Y  N  Y
+surveillancealert-transition          U  N  405 405 N 405 N 405
+surveillancealert-assign              U  N  405 405 N 405 N 405
+surveillancecase-list                 U  N  Y  Y  N  Y  N  Y
+surveillancecase-detail               U  N  Y  Y  N  Y  N  Y
+surveillancecase-stor                 U  N  Y  Y  N  Y  N  Y
+surveillancecase-alerts               U  N  405 405 N 405 N 405
+surveillancecase-stor_propose         U  N  405 405 N 405 N 405
+surveillancecase-stor_file            U  N  405 405 N 405 N 405
+surveillancecase-stor_reject          U  N  405 405 N 405 N 405
+surveillancecase-close                U  N  405 405 N 405 N 405
+surveillancedetector-list             U  N  Y  Y  N  Y  N  Y
+surveillancedetector-detail           U  N  Y  Y  N  Y  N  Y
+surveillancerun-list                  U  N  Y  Y  N  Y  N  Y
+surveillancerun-detail                U  N  Y  Y  N  Y  N  Y
+tcaorder-list                         U  Y  Y  Y  N  Y  N  Y
+tcaorder-detail                       U  Y  Y  Y  N  Y  N  Y
+tcaexecution-list                     U  Y  Y  Y  N  Y  N  Y
+tca-pretrade                          U  405 405 405 N 405 N 405
+tca-report-venues                     U  Y  Y  Y  N  Y  N  Y
+tca-report-brokers                    U  Y  Y  Y  N  Y  N  Y
+tca-report-rts28                      U  Y  Y  Y  N  Y  N  Y
+tcarun-list                           U  Y  Y  Y  N  Y  N  Y
+tcarun-detail                         U  Y  Y  Y  N  Y  N  Y
+tcamodel-list                         U  Y  Y  Y  N  Y  N  Y
+tcamodel-train                        U  405 405 405 N 405 N 405
 """
 
 # POST to every ingestion endpoint (the list URL of every IngestViewSet).
@@ -165,6 +222,14 @@ POST_ONLY = {
     "riskapp:run_all",
     "riskapp:run_now",
     "riskapp:resume",
+    "surveillance:alert_assign_bulk",
+    "surveillance:alert_act",
+    "surveillance:case_act",
+    "surveillance:case_stor_edit",
+    "surveillance:sweep",
+    "execution_quality:run_now",
+    "execution_quality:order_run",
+    "execution_quality:model_train",
 }
 # Admin rows that differ from "admin:*" for the superuser (a catch-all answers 404 to staff).
 SUPERUSER_404 = {"admin:catch_all"}
@@ -237,6 +302,10 @@ def _url(route: Route, objects: dict[str, Any]) -> str:
 def _param_value(route: Route, param: str, objects: dict[str, Any]) -> Any:
     pattern = route.pattern
     if pattern.startswith("api/v1/"):
+        if param == "scenario":
+            return "spoofing"  # detectors are addressed by scenario
+        if param == "order_id":
+            return objects["api"]["tcaorder"].order_id  # TCA results are addressed by their order
         basename = route.name.rsplit("-", 1)[0]
         return objects["api"][basename].pk
     if pattern.startswith("runs/"):
@@ -249,6 +318,15 @@ def _param_value(route: Route, param: str, objects: dict[str, Any]) -> Any:
         return objects["api"]["risklimit"].pk
     if pattern.startswith("risk/scenarios/") and param == "pk":
         return objects["api"]["riskscenario"].pk
+    if pattern.startswith("surveillance/"):
+        if param == "scenario":
+            return "spoofing"
+        kind = "surveillancecase" if pattern.startswith("surveillance/cases/") else "surveillancealert"
+        return objects["api"][kind].pk
+    if pattern.startswith("execution/orders/") and param == "order_id":
+        return objects["api"]["order"].pk
+    if pattern.startswith("execution/reports/rts28/") and param == "year":
+        return TS.year
     if pattern.startswith("admin/"):
         return _admin_value(pattern, param, objects)
     raise AssertionError(f"No value for parameter {param!r} of {pattern!r}: add one to _param_value")
@@ -310,6 +388,8 @@ def objects(desk, other_desk) -> dict[str, Any]:
             "trade": TradeFactory(account=account, instrument=aapl, order=order),
             "calculationrun": CalculationRun.objects.create(kind="test", parameters={"portfolio_id": portfolio.pk}),
             **_risk_objects(portfolio),
+            **_surveillance_objects(account),
+            **_tca_objects(order),
             "auditevent": AuditEvent.objects.order_by("pk").first(),
         },
         "other": {
@@ -348,6 +428,31 @@ def _risk_objects(portfolio: m.Portfolio) -> dict[str, Any]:
         summary={"nav": 10_000_000},
     )
     return {"risklimit": limit, "riskbreach": breach, "riskscenario": scenario, "riskrun": run}
+
+
+def _surveillance_objects(account: m.Account) -> dict[str, Any]:
+    from surveillance.models import Alert, Case
+
+    case = Case.objects.create(reference="CASE-00001", title="Case", desk=account.desk)
+    alert = Alert.objects.create(
+        scenario="spoofing",
+        account=account,
+        desk=account.desk,
+        window_start=TS,
+        window_end=TS,
+        score=50,
+        summary="Suspected spoofing",
+        case=case,
+    )
+    run = CalculationRun.objects.create(kind="surveillance.sweep", status="succeeded")
+    return {"surveillancealert": alert, "surveillancecase": case, "surveillancerun": run}
+
+
+def _tca_objects(order: m.Order) -> dict[str, Any]:
+    from tests.factories import TcaOrderResultFactory
+
+    run = CalculationRun.objects.create(kind="tca.run", status="succeeded", parameters={"mode": "pending"})
+    return {"tcaorder": TcaOrderResultFactory(order=order, run=run), "tcarun": run}
 
 
 @dataclass
