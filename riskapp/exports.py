@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.exports import compact_amount, csv_safe, pdf_table
 from riskapp import reports
 from riskapp.models import LimitBreach, RiskRun
 
@@ -30,18 +31,8 @@ def filename(run: RiskRun, what: str, ext: str) -> str:
     return f"{code}-{run.as_of.isoformat()}-{what}-run{run.pk}.{ext}"
 
 
-def _safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with '.
-
-    Scenario, portfolio and instrument names come from people and the OMS; numbers stay numbers.
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _rows(rows: list[list[Any]]) -> list[list[Any]]:
-    return [[_safe(v) for v in row] for row in rows]
+    return [[csv_safe(v) for v in row] for row in rows]
 
 
 # ---------------------------------------------------------------------------- tables
@@ -189,7 +180,7 @@ def run_xlsx(run: RiskRun) -> bytes:
     about.append(["Vigil daily risk report"])
     about["A1"].font = Font(bold=True, size=14)
     for label, value in _about(run):
-        about.append([label, _safe(value)])
+        about.append([label, csv_safe(value)])
         if isinstance(value, float):
             about.cell(row=about.max_row, column=2).number_format = "#,##0"
     about.column_dimensions["A"].width = 30
@@ -224,49 +215,8 @@ def _money(x: Any) -> str:
     return "—" if x is None else f"{float(x):,.0f}"
 
 
-def _compact(x: Any) -> str:
-    """12.35m, 456k: amounts that fit a dense PDF table."""
-    if x is None:
-        return "—"
-    v = float(x)
-    if abs(v) >= 1e9:
-        return f"{v / 1e9:.2f}bn"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.2f}m"
-    if abs(v) >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    return f"{v:,.0f}"
-
-
 def _pct(x: Any, digits: int = 2) -> str:
     return "—" if x is None else f"{float(x) * 100:.{digits}f} %"
-
-
-def _table(
-    data: list[list[Any]], widths: list[float] | None = None, *, numeric_from: int = 1, numeric_to: int = -1
-) -> Any:
-    """A dense table: header row shaded, columns ``numeric_from``..``numeric_to`` right-aligned."""
-    from reportlab.lib import colors
-    from reportlab.platypus import Table, TableStyle
-
-    t = Table(data, colWidths=widths, repeatRows=1)
-    t.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 7.5),
-                ("TEXTCOLOR", (0, 0), (-1, 0), colors.HexColor("#5f6b7a")),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3f5f8")),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.HexColor("#dde3ea")),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#edf0f4")),
-                ("ALIGN", (numeric_from, 0), (numeric_to, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-            ]
-        )
-    )
-    return t
 
 
 def _backtest_drawing(bt: dict[str, Any], width: float, height: float) -> Any:
@@ -397,16 +347,16 @@ def run_pdf(run: RiskRun) -> bytes:
     key = [
         ["NAV", "VaR 99 % 1d", "ES 99 % 1d", "VaR 99 % 10d", "Day P&L", "Worst stress", "LVaR 99 % 1d"],
         [
-            _compact(s.get("nav")),
-            f"{_compact(head.var if head else None)} ({_pct(head.var_pct_nav if head else None)})",
-            f"{_compact(head.es if head else None)} ({_pct(head.es_pct_nav if head else None)})",
-            _compact(head10.var if head10 else None),
-            _compact(s.get("day_pnl")),
-            _compact(-(s.get("worst_stress_loss") or 0)),
-            _compact(lvar.get("lvar")),
+            compact_amount(s.get("nav")),
+            f"{compact_amount(head.var if head else None)} ({_pct(head.var_pct_nav if head else None)})",
+            f"{compact_amount(head.es if head else None)} ({_pct(head.es_pct_nav if head else None)})",
+            compact_amount(head10.var if head10 else None),
+            compact_amount(s.get("day_pnl")),
+            compact_amount(-(s.get("worst_stress_loss") or 0)),
+            compact_amount(lvar.get("lvar")),
         ],
     ]
-    story.append(_table(key, [width / 7] * 7, numeric_from=0))
+    story.append(pdf_table(key, [width / 7] * 7, numeric_from=0))
     story.append(Spacer(1, 3))
     story.append(
         Paragraph(
@@ -423,9 +373,10 @@ def run_pdf(run: RiskRun) -> bytes:
     columns, rows = reports.method_table(run)
     header = ["Method", *[f"{c * 100:g} % {h}d" for c, h in columns]]
     data = [header] + [
-        [row.label, *[f"{_compact(c.var)} / {_compact(c.es)}" if c else "n/a" for c in row.cells]] for row in rows
+        [row.label, *[f"{compact_amount(c.var)} / {compact_amount(c.es)}" if c else "n/a" for c in row.cells]]
+        for row in rows
     ]
-    story.append(_table(data, [width * 0.19] + [width * 0.81 / max(1, len(columns))] * len(columns)))
+    story.append(pdf_table(data, [width * 0.19] + [width * 0.81 / max(1, len(columns))] * len(columns)))
     story.append(
         Paragraph("Each cell: VaR / ES, positive losses in base currency; 10-day figures by √10 scaling.", small)
     )
@@ -450,13 +401,13 @@ def run_pdf(run: RiskRun) -> bytes:
                     f"{d['zone']} (+{d['plus_factor']:.2f})",
                 ]
             )
-        story.append(_table(data, [width * 0.25] + [width * 0.125] * 6, numeric_to=5))
+        story.append(pdf_table(data, [width * 0.25] + [width * 0.125] * 6, numeric_to=5))
 
     story.append(Paragraph("Stress tests", h2))
     data = [["Scenario", "Kind", "P&L", "% NAV"]] + [
         [x.scenario, x.kind, _money(x.pnl), _pct(x.pnl_pct_nav)] for x in reports.stress_rows(run)
     ]
-    story.append(_table(data, [width * 0.5, width * 0.16, width * 0.18, width * 0.16], numeric_from=2))
+    story.append(pdf_table(data, [width * 0.5, width * 0.16, width * 0.18, width * 0.16], numeric_from=2))
     for skip in s.get("stress_skipped") or []:
         story.append(Paragraph(esc(f"Not run: {skip.get('scenario')} — {skip.get('reason')}"), small))
 
@@ -466,7 +417,7 @@ def run_pdf(run: RiskRun) -> bytes:
         [c.instrument.symbol, _money(c.value), f"{c.marginal_var:.4f}", _money(c.component_var), _pct(c.share, 1)]
         for c in comps
     ]
-    story.append(_table(data, [width * 0.28] + [width * 0.18] * 4))
+    story.append(pdf_table(data, [width * 0.28] + [width * 0.18] * 4))
 
     factors = reports.factor_rows(run)
     if factors:
@@ -474,7 +425,7 @@ def run_pdf(run: RiskRun) -> bytes:
         data = [["Factor", "Beta", "Share of systematic variance"]] + [
             [f.factor, f"{f.beta:.2f}", _pct(f.contribution, 0)] for f in factors
         ]
-        story.append(_table(data, [width * 0.4, width * 0.3, width * 0.3]))
+        story.append(pdf_table(data, [width * 0.4, width * 0.3, width * 0.3]))
         share = (s.get("factor") or {}).get("systematic_share")
         story.append(Paragraph(f"Systematic share of variance: {_pct(share, 0)}.", small))
 
@@ -505,13 +456,13 @@ def run_pdf(run: RiskRun) -> bytes:
         ]
         for u in usage
     ]
-    story.append(_table(data, [width * 0.32, width * 0.16, width * 0.24, width * 0.14, width * 0.14], numeric_to=3))
+    story.append(pdf_table(data, [width * 0.32, width * 0.16, width * 0.24, width * 0.14, width * 0.14], numeric_to=3))
     breaches = list(run.breaches.select_related("limit")[:20])
     if breaches:
         story.append(Paragraph("Breaches recorded by this run", h2))
         data = [["When (UTC)", "Limit", "Severity", "Use", "Subject", "Recommended action"], *_breach_rows(breaches)]
         widths = [width * 0.14, width * 0.17, width * 0.09, width * 0.06, width * 0.09, width * 0.45]
-        story.append(_table(data, widths, numeric_from=3, numeric_to=3))
+        story.append(pdf_table(data, widths, numeric_from=3, numeric_to=3))
 
     footer = (
         f"Vigil · run #{run.pk} · inputs {run.inputs_hash[:16]}… · {run.code_version} · "
