@@ -1,6 +1,20 @@
 from django.apps import AppConfig
+from django.conf import settings
+
+
+def _after_trades(ids: list[int], user_id: int | None) -> None:
+    """Queue TCA of the parent orders of a committed trade batch (on the ``tca`` queue)."""
+    if settings.TCA_INCREMENTAL:
+        from execution_quality.tasks import tca_after_trades_task
+
+        tca_after_trades_task.delay(ids)
 
 
 class ExecutionQualityConfig(AppConfig):
     name = "execution_quality"
     verbose_name = "Best execution"
+
+    def ready(self) -> None:
+        from core.ingest.pipeline import register_followup
+
+        register_followup("trades", _after_trades)
