@@ -1,29 +1,33 @@
 """Load the columnar detection inputs (``surveillance.engine.types``) from the database.
 
-PostgreSQL streams each table with ``COPY (SELECT …) TO STDOUT`` into pandas, which reads a
-million order events in about a second; other databases (the embedded SQLite default) go
-through an ordinary cursor. Timestamps become int64 microseconds since the epoch (UTC).
+Each table is read with ``core.frames.query_frame`` (COPY into pandas on PostgreSQL).
+Timestamps become int64 microseconds since the epoch (UTC).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 
+from core.frames import (
+    bool_column,
+    epoch_us_sql,
+    float_column,
+    ids_clause,
+    int_column,
+    query_frame,
+    side_column,
+)
 from surveillance.engine.types import (
     ACCOUNT_KIND_BY_NAME,
     EVENT_KIND_BY_NAME,
     Accounts,
     DailyBars,
     EventKind,
-    FloatArray,
-    IntArray,
     NewsEvents,
     OrderEvents,
     Quotes,
@@ -38,55 +42,11 @@ BARS_LOOKBACK_DAYS = 90
 BARS_LOOKAHEAD_DAYS = 10
 
 
-def _ts(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
-    return column
-
-
-def _frame(sql: str, params: Sequence[Any], columns: list[str], ts_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Run ``sql`` and return its rows as a frame; ``ts_columns`` end as int64 epoch µs."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.BytesIO()
-            raw = cursor.cursor  # psycopg cursor: COPY binds the parameters client-side
-            with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-                for chunk in copy:
-                    buffer.write(chunk)
-            buffer.seek(0)
-            if buffer.getbuffer().nbytes == 0:
-                frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-            else:
-                frame = pd.read_csv(buffer, header=None, names=columns, keep_default_na=True)
-        else:
-            cursor.execute(sql, list(params))
-            frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-            for c in ts_columns:
-                frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601").astype("int64") // 1000
-    for c in ts_columns:
-        frame[c] = frame[c].astype("int64")
-    return frame
-
-
-def _i(series: pd.Series) -> IntArray:
-    out: IntArray = series.to_numpy(dtype=np.int64, na_value=-1)
-    return out
-
-
-def _f(series: pd.Series) -> FloatArray:
-    out: FloatArray = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return out
-
-
-def _side(series: pd.Series) -> np.ndarray:
-    return np.where(series.to_numpy() == "buy", 1, -1).astype(np.int8)
-
-
 def _instrument_clause(alias: str, instrument_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
     if instrument_ids is None:
         return "", []
-    ids = [int(i) for i in instrument_ids] or [-1]
-    return f" AND {alias}.instrument_id IN ({', '.join(['%s'] * len(ids))})", ids
+    clause, params = ids_clause(f"{alias}.instrument_id", instrument_ids)
+    return f" AND {clause}", params
 
 
 def order_events_load(*, since: datetime, until: datetime, instrument_ids: Sequence[int] | None = None) -> OrderEvents:
@@ -94,7 +54,7 @@ def order_events_load(*, since: datetime, until: datetime, instrument_ids: Seque
     are left out) with ``since <= ts < until``, sorted by time."""
     clause, ids = _instrument_clause("o", instrument_ids)
     sql = (
-        f"SELECT e.order_id, o.account_id, o.instrument_id, o.side, e.event_type, {_ts('e.ts')}, e.price, "
+        f"SELECT e.order_id, o.account_id, o.instrument_id, o.side, e.event_type, {epoch_us_sql('e.ts')}, e.price, "
         "e.quantity, o.quantity, o.limit_price, e.sequence "
         "FROM portfolios_orderevent e JOIN portfolios_order o ON o.id = e.order_id "
         "WHERE e.ts >= %s AND e.ts < %s AND NOT EXISTS "
@@ -113,7 +73,7 @@ def order_events_load(*, since: datetime, until: datetime, instrument_ids: Seque
         "limit",
         "seq",
     ]
-    df = _frame(sql, [since, until, *ids], cols, ts_columns=["ts_us"])
+    df = query_frame(sql, [since, until, *ids], cols, ts_columns=["ts_us"])
     if df.empty:
         return OrderEvents()
     df["kind"] = df["kind"].map(EVENT_KIND_BY_NAME).astype("int8")
@@ -135,93 +95,96 @@ def order_events_load(*, since: datetime, until: datetime, instrument_ids: Seque
     df["quantity"] = df["quantity"].where(~is_cancel, open_qty).where(~is_quote, df["in_force_qty"])
     df = df.sort_values(["ts_us", "order_id", "seq"], kind="stable")
     return OrderEvents(
-        order_id=_i(df["order_id"]),
-        account=_i(df["account"]),
-        instrument=_i(df["instrument"]),
-        side=_side(df["side"]),
+        order_id=int_column(df["order_id"]),
+        account=int_column(df["account"]),
+        instrument=int_column(df["instrument"]),
+        side=side_column(df["side"]),
         kind=df["kind"].to_numpy(dtype=np.int8),
-        ts_us=_i(df["ts_us"]),
-        price=_f(df["price"]),
-        quantity=_f(df["quantity"]),
-        order_quantity=_f(df["in_force_qty"]),
+        ts_us=int_column(df["ts_us"]),
+        price=float_column(df["price"]),
+        quantity=float_column(df["quantity"]),
+        order_quantity=float_column(df["in_force_qty"]),
     )
 
 
 def trades_load(*, since: datetime, until: datetime, instrument_ids: Sequence[int] | None = None) -> Trades:
     clause, ids = _instrument_clause("t", instrument_ids)
     sql = (
-        f"SELECT t.id, t.order_id, t.account_id, t.counterparty_account_id, t.instrument_id, t.side, {_ts('t.ts')}, "
-        "t.price, t.quantity FROM portfolios_trade t WHERE t.ts >= %s AND t.ts < %s" + clause
+        "SELECT t.id, t.order_id, t.account_id, t.counterparty_account_id, t.instrument_id, t.side, "
+        f"{epoch_us_sql('t.ts')}, t.price, t.quantity FROM portfolios_trade t WHERE t.ts >= %s AND t.ts < %s" + clause
     )
     cols = ["trade_id", "order_id", "account", "counterparty", "instrument", "side", "ts_us", "price", "quantity"]
-    df = _frame(sql, [since, until, *ids], cols, ts_columns=["ts_us"])
+    df = query_frame(sql, [since, until, *ids], cols, ts_columns=["ts_us"])
     if df.empty:
         return Trades()
     df = df.sort_values(["ts_us", "trade_id"], kind="stable")
     return Trades(
-        trade_id=_i(df["trade_id"]),
-        order_id=_i(df["order_id"]),
-        account=_i(df["account"]),
-        counterparty=_i(df["counterparty"]),
-        instrument=_i(df["instrument"]),
-        side=_side(df["side"]),
-        ts_us=_i(df["ts_us"]),
-        price=_f(df["price"]),
-        quantity=_f(df["quantity"]),
+        trade_id=int_column(df["trade_id"]),
+        order_id=int_column(df["order_id"]),
+        account=int_column(df["account"]),
+        counterparty=int_column(df["counterparty"]),
+        instrument=int_column(df["instrument"]),
+        side=side_column(df["side"]),
+        ts_us=int_column(df["ts_us"]),
+        price=float_column(df["price"]),
+        quantity=float_column(df["quantity"]),
     )
 
 
 def quotes_load(*, since: datetime, until: datetime, instrument_ids: Sequence[int] | None = None) -> Quotes:
     clause, ids = _instrument_clause("q", instrument_ids)
     sql = (
-        f"SELECT q.instrument_id, {_ts('q.ts')}, q.bid, q.ask, q.bid_size, q.ask_size FROM portfolios_quote q "
+        f"SELECT q.instrument_id, {epoch_us_sql('q.ts')}, q.bid, q.ask, q.bid_size, q.ask_size FROM portfolios_quote q "
         "WHERE q.ts >= %s AND q.ts < %s" + clause
     )
-    df = _frame(sql, [since, until, *ids], ["instrument", "ts_us", "bid", "ask", "bid_size", "ask_size"], ["ts_us"])
+    cols = ["instrument", "ts_us", "bid", "ask", "bid_size", "ask_size"]
+    df = query_frame(sql, [since, until, *ids], cols, ts_columns=["ts_us"])
     if df.empty:
         return Quotes()
     df = df.sort_values(["ts_us", "instrument"], kind="stable")
     return Quotes(
-        instrument=_i(df["instrument"]),
-        ts_us=_i(df["ts_us"]),
-        bid=_f(df["bid"]),
-        ask=_f(df["ask"]),
-        bid_size=_f(df["bid_size"]),
-        ask_size=_f(df["ask_size"]),
+        instrument=int_column(df["instrument"]),
+        ts_us=int_column(df["ts_us"]),
+        bid=float_column(df["bid"]),
+        ask=float_column(df["ask"]),
+        bid_size=float_column(df["bid_size"]),
+        ask_size=float_column(df["ask_size"]),
     )
 
 
 def tape_load(*, since: datetime, until: datetime, instrument_ids: Sequence[int] | None = None) -> Tape:
     clause, ids = _instrument_clause("m", instrument_ids)
     sql = (
-        f"SELECT m.instrument_id, {_ts('m.ts')}, m.price, m.quantity FROM portfolios_markettrade m "
+        f"SELECT m.instrument_id, {epoch_us_sql('m.ts')}, m.price, m.quantity FROM portfolios_markettrade m "
         "WHERE m.ts >= %s AND m.ts < %s" + clause
     )
-    df = _frame(sql, [since, until, *ids], ["instrument", "ts_us", "price", "quantity"], ["ts_us"])
+    df = query_frame(sql, [since, until, *ids], ["instrument", "ts_us", "price", "quantity"], ts_columns=["ts_us"])
     if df.empty:
         return Tape()
     df = df.sort_values(["ts_us", "instrument"], kind="stable")
     return Tape(
-        instrument=_i(df["instrument"]), ts_us=_i(df["ts_us"]), price=_f(df["price"]), quantity=_f(df["quantity"])
+        instrument=int_column(df["instrument"]),
+        ts_us=int_column(df["ts_us"]),
+        price=float_column(df["price"]),
+        quantity=float_column(df["quantity"]),
     )
 
 
 def news_load(*, since: datetime, until: datetime, instrument_ids: Sequence[int] | None = None) -> NewsEvents:
     clause, ids = _instrument_clause("n", instrument_ids)
     sql = (
-        f"SELECT n.id, n.instrument_id, {_ts('n.ts')}, n.price_sensitive FROM portfolios_marketevent n "
+        f"SELECT n.id, n.instrument_id, {epoch_us_sql('n.ts')}, n.price_sensitive FROM portfolios_marketevent n "
         "WHERE n.ts >= %s AND n.ts < %s" + clause
     )
-    df = _frame(sql, [since, until, *ids], ["event_id", "instrument", "ts_us", "sensitive"], ["ts_us"])
+    df = query_frame(sql, [since, until, *ids], ["event_id", "instrument", "ts_us", "sensitive"], ts_columns=["ts_us"])
     if df.empty:
         return NewsEvents()
     df = df.sort_values(["ts_us", "event_id"], kind="stable")
-    sensitive = df["sensitive"].map(lambda v: v in (True, 1, "t", "true", "True"))
     return NewsEvents(
-        event_id=_i(df["event_id"]),
-        instrument=_i(df["instrument"]),
-        ts_us=_i(df["ts_us"]),
-        price_sensitive=sensitive.to_numpy(dtype=np.bool_),
+        event_id=int_column(df["event_id"]),
+        instrument=int_column(df["instrument"]),
+        ts_us=int_column(df["ts_us"]),
+        price_sensitive=bool_column(df["sensitive"]),
     )
 
 
@@ -231,28 +194,33 @@ def bars_load(*, start: date, end: date, instrument_ids: Sequence[int] | None = 
         "SELECT b.instrument_id, b.date, b.close, b.volume FROM portfolios_pricebar b "
         "WHERE b.date >= %s AND b.date <= %s" + clause
     )
-    df = _frame(sql, [start, end, *ids], ["instrument", "date", "close", "volume"])
+    df = query_frame(sql, [start, end, *ids], ["instrument", "date", "close", "volume"])
     if df.empty:
         return DailyBars()
     days = (pd.to_datetime(df["date"]) - pd.Timestamp("1970-01-01")).dt.days
     df = df.assign(day=days).sort_values(["instrument", "day"], kind="stable").drop_duplicates(["instrument", "day"])
-    return DailyBars(instrument=_i(df["instrument"]), day=_i(df["day"]), close=_f(df["close"]), volume=_f(df["volume"]))
+    return DailyBars(
+        instrument=int_column(df["instrument"]),
+        day=int_column(df["day"]),
+        close=float_column(df["close"]),
+        volume=float_column(df["volume"]),
+    )
 
 
 def accounts_load() -> Accounts:
     """Every account with its owner, kind and economic group: the connected components of
     "same beneficial owner" and "linked accounts" (union-find over both relations)."""
-    df = _frame(
+    df = query_frame(
         "SELECT a.id, a.owner_id, a.kind, o.is_employee FROM portfolios_account a "
         "JOIN portfolios_beneficialowner o ON o.id = a.owner_id",
         [],
         ["account_id", "owner", "kind", "employee"],
     )
-    links = _frame("SELECT from_account_id, to_account_id FROM portfolios_account_linked_accounts", [], ["a", "b"])
+    links = query_frame("SELECT from_account_id, to_account_id FROM portfolios_account_linked_accounts", [], ["a", "b"])
     if df.empty:
         return Accounts()
     df = df.sort_values("account_id")
-    ids = _i(df["account_id"])
+    ids = int_column(df["account_id"])
     position = {int(a): k for k, a in enumerate(ids)}
     parent = list(range(len(ids)))
 
@@ -268,19 +236,18 @@ def accounts_load() -> Accounts:
             parent[max(rx, ry)] = min(rx, ry)
 
     first_of_owner: dict[int, int] = {}
-    for k, owner in enumerate(_i(df["owner"]).tolist()):
+    for k, owner in enumerate(int_column(df["owner"]).tolist()):
         union(k, first_of_owner.setdefault(owner, k))
-    for a, b in zip(_i(links["a"]).tolist(), _i(links["b"]).tolist(), strict=True):
+    for a, b in zip(int_column(links["a"]).tolist(), int_column(links["b"]).tolist(), strict=True):
         if a in position and b in position:
             union(position[a], position[b])
     group = np.array([int(ids[find(k)]) for k in range(len(ids))], dtype=np.int64)
-    employee = df["employee"].map(lambda v: v in (True, 1, "t", "true", "True"))
     return Accounts(
         account_id=ids,
-        owner=_i(df["owner"]),
+        owner=int_column(df["owner"]),
         kind=df["kind"].map(ACCOUNT_KIND_BY_NAME).to_numpy(dtype=np.int8),
         group=group,
-        is_employee=employee.to_numpy(dtype=np.bool_),
+        is_employee=bool_column(df["employee"]),
     )
 
 

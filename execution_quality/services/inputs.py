@@ -24,7 +24,6 @@ Conventions (docs/tca-methodology.md):
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
+from core.frames import epoch_us_sql, float_column, ids_clause, int_column, query_frame, side_column
 from execution_quality.engine.types import (
     US_PER_DAY,
     DailyBars,
@@ -97,55 +97,6 @@ class TcaInputs:
     fill_meta: pd.DataFrame
 
 
-def _ts(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
-    return column
-
-
-def _frame(
-    sql: str, params: Sequence[Any], columns: list[str], *, ts_columns: Sequence[str] = (), text: Sequence[str] = ()
-) -> pd.DataFrame:
-    """Rows of ``sql`` as a frame; ``ts_columns`` end as int64 epoch µs, ``text`` columns stay strings."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.BytesIO()
-            raw = cursor.cursor  # psycopg cursor: COPY binds the parameters client-side
-            with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-                for chunk in copy:
-                    buffer.write(chunk)
-            buffer.seek(0)
-            if buffer.getbuffer().nbytes == 0:
-                return pd.DataFrame({c: pd.Series(dtype="object" if c in text else "float64") for c in columns})
-            frame = pd.read_csv(
-                buffer,
-                header=None,
-                names=columns,
-                dtype=dict.fromkeys(text, str),
-                keep_default_na=False,
-                na_values=[""],
-            )
-        else:
-            cursor.execute(sql, list(params))
-            frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-            for c in ts_columns:
-                frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601").astype("int64") // 1000
-            for c in text:
-                frame[c] = frame[c].map(lambda v: None if v is None else str(v))
-    for c in ts_columns:
-        frame[c] = frame[c].astype("int64")
-    for c in text:
-        frame[c] = frame[c].fillna("").astype(str)
-    return frame
-
-
-def _ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column`` in ``ids``: one array parameter on PostgreSQL, placeholders elsewhere."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(ids)) or 'NULL'})", list(ids)
-
-
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
     if connection.vendor == "postgresql" or len(ids) <= _SQLITE_CHUNK:
         return [list(ids)]
@@ -156,20 +107,6 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def _i(series: pd.Series) -> IntArray:
-    out: IntArray = series.to_numpy(dtype=np.int64)
-    return out
-
-
-def _f(series: pd.Series) -> FloatArray:
-    out: FloatArray = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return out
-
-
-def _side(series: pd.Series) -> np.ndarray:
-    return np.where(series.to_numpy() == "buy", 1, -1).astype(np.int8)
-
-
 # ---------------------------------------------------------------------------- orders and fills
 
 
@@ -177,10 +114,10 @@ def parent_orders_load(*, order_ids: Sequence[int]) -> pd.DataFrame:
     """The parent orders among ``order_ids`` (child ids are ignored), sorted by id."""
     frames = []
     for chunk in _chunks(sorted({int(i) for i in order_ids})):
-        clause, params = _ids_clause("o.id", chunk)
+        clause, params = ids_clause("o.id", chunk)
         sql = (
             f"SELECT o.id, o.account_id, a.desk_id, o.instrument_id, o.side, o.order_type, o.limit_price, "
-            f"o.quantity, {_ts('o.arrival_ts')} FROM portfolios_order o "
+            f"o.quantity, {epoch_us_sql('o.arrival_ts')} FROM portfolios_order o "
             f"JOIN portfolios_account a ON a.id = o.account_id WHERE o.parent_id IS NULL AND {clause}"
         )
         cols = [
@@ -194,7 +131,9 @@ def parent_orders_load(*, order_ids: Sequence[int]) -> pd.DataFrame:
             "quantity",
             "arrival_us",
         ]
-        frames.append(_frame(sql, params, cols, ts_columns=["arrival_us"], text=["side", "order_type", "quantity"]))
+        frames.append(
+            query_frame(sql, params, cols, ts_columns=["arrival_us"], text=["side", "order_type", "quantity"])
+        )
     return _concat(frames).sort_values("order_id", kind="stable").reset_index(drop=True)
 
 
@@ -202,10 +141,10 @@ def fills_load(*, parent_ids: Sequence[int]) -> pd.DataFrame:
     """Every trade of the parents and their children, with the parent id and inherited venue/broker."""
     frames = []
     for chunk in _chunks(list(parent_ids)):
-        c1, p1 = _ids_clause("c.id", chunk)
-        c2, p2 = _ids_clause("c.parent_id", chunk)
+        c1, p1 = ids_clause("c.id", chunk)
+        c2, p2 = ids_clause("c.parent_id", chunk)
         sql = (
-            f"SELECT t.id, COALESCE(c.parent_id, c.id), t.order_id, t.instrument_id, t.side, {_ts('t.ts')}, "
+            f"SELECT t.id, COALESCE(c.parent_id, c.id), t.order_id, t.instrument_id, t.side, {epoch_us_sql('t.ts')}, "
             "t.price, t.quantity, t.commission, "
             "COALESCE(NULLIF(t.venue, ''), NULLIF(c.venue, ''), NULLIF(p.venue, ''), ''), "
             "COALESCE(NULLIF(t.broker, ''), NULLIF(c.broker, ''), NULLIF(p.broker, ''), '') "
@@ -227,7 +166,7 @@ def fills_load(*, parent_ids: Sequence[int]) -> pd.DataFrame:
             "broker",
         ]
         text = ["side", "price", "quantity", "venue", "broker"]
-        frames.append(_frame(sql, [*p1, *p2], cols, ts_columns=["ts_us"], text=text))
+        frames.append(query_frame(sql, [*p1, *p2], cols, ts_columns=["ts_us"], text=text))
     return _concat(frames).sort_values(["order_id", "ts_us", "trade_id"], kind="stable").reset_index(drop=True)
 
 
@@ -235,17 +174,17 @@ def order_ends_load(*, parent_ids: Sequence[int]) -> pd.Series:
     """Per parent id, the time (µs) of the last cancel, reject or fill event of the parent or a child."""
     frames = []
     for chunk in _chunks(list(parent_ids)):
-        c1, p1 = _ids_clause("c.id", chunk)
-        c2, p2 = _ids_clause("c.parent_id", chunk)
+        c1, p1 = ids_clause("c.id", chunk)
+        c2, p2 = ids_clause("c.parent_id", chunk)
         sql = (
-            f"SELECT COALESCE(c.parent_id, c.id), MAX({_ts('e.ts')}) FROM portfolios_orderevent e "
+            f"SELECT COALESCE(c.parent_id, c.id), MAX({epoch_us_sql('e.ts')}) FROM portfolios_orderevent e "
             "JOIN portfolios_order c ON c.id = e.order_id "
             f"WHERE e.event_type IN ('cancel', 'reject', 'fill', 'partial_fill') AND ({c1} OR {c2}) "
             "GROUP BY COALESCE(c.parent_id, c.id)"
         )
-        frames.append(_frame(sql, [*p1, *p2], ["order_id", "end_us"], ts_columns=["end_us"]))
+        frames.append(query_frame(sql, [*p1, *p2], ["order_id", "end_us"], ts_columns=["end_us"]))
     df = _concat(frames)
-    return pd.Series(_i(df["end_us"]), index=_i(df["order_id"]), dtype="int64")
+    return pd.Series(int_column(df["end_us"]), index=int_column(df["order_id"]), dtype="int64")
 
 
 # ---------------------------------------------------------------------------- market data
@@ -282,15 +221,22 @@ def quotes_load(*, windows: list[tuple[int, datetime, datetime]]) -> Quotes:
     """Consolidated top of book over the windows, sorted by (instrument, ts)."""
     if not windows:
         return Quotes(instrument=_NO_INT, ts_us=_NO_INT, bid=_NO_FLOAT, ask=_NO_FLOAT)
-    sql, params = _windowed("portfolios_quote", f"x.instrument_id, {_ts('x.ts')}, x.venue, x.bid, x.ask", windows)
-    df = _frame(sql, params, ["instrument", "ts_us", "venue", "bid", "ask"], ts_columns=["ts_us"], text=["venue"])
+    sql, params = _windowed(
+        "portfolios_quote", f"x.instrument_id, {epoch_us_sql('x.ts')}, x.venue, x.bid, x.ask", windows
+    )
+    df = query_frame(sql, params, ["instrument", "ts_us", "venue", "bid", "ask"], ts_columns=["ts_us"], text=["venue"])
     if df.empty:
         return Quotes(instrument=_NO_INT, ts_us=_NO_INT, bid=_NO_FLOAT, ask=_NO_FLOAT)
-    df["bid"], df["ask"] = _f(df["bid"]), _f(df["ask"])
+    df["bid"], df["ask"] = float_column(df["bid"]), float_column(df["ask"])
     df = df.sort_values(["instrument", "ts_us", "venue"], kind="stable")
     if df.groupby("instrument")["venue"].nunique().max() > 1:
         df = _consolidate(df)
-    return Quotes(instrument=_i(df["instrument"]), ts_us=_i(df["ts_us"]), bid=_f(df["bid"]), ask=_f(df["ask"]))
+    return Quotes(
+        instrument=int_column(df["instrument"]),
+        ts_us=int_column(df["ts_us"]),
+        bid=float_column(df["bid"]),
+        ask=float_column(df["ask"]),
+    )
 
 
 def _consolidate(df: pd.DataFrame) -> pd.DataFrame:
@@ -305,11 +251,16 @@ def tape_load(*, windows: list[tuple[int, datetime, datetime]]) -> Tape:
     """Public prints over the windows, sorted by (instrument, ts)."""
     if not windows:
         return Tape(instrument=_NO_INT, ts_us=_NO_INT, price=_NO_FLOAT, quantity=_NO_FLOAT)
-    sql, params = _windowed("portfolios_markettrade", f"x.instrument_id, {_ts('x.ts')}, x.price, x.quantity", windows)
-    df = _frame(sql, params, ["instrument", "ts_us", "price", "quantity"], ts_columns=["ts_us"])
+    sql, params = _windowed(
+        "portfolios_markettrade", f"x.instrument_id, {epoch_us_sql('x.ts')}, x.price, x.quantity", windows
+    )
+    df = query_frame(sql, params, ["instrument", "ts_us", "price", "quantity"], ts_columns=["ts_us"])
     df = df.sort_values(["instrument", "ts_us"], kind="stable")
     return Tape(
-        instrument=_i(df["instrument"]), ts_us=_i(df["ts_us"]), price=_f(df["price"]), quantity=_f(df["quantity"])
+        instrument=int_column(df["instrument"]),
+        ts_us=int_column(df["ts_us"]),
+        price=float_column(df["price"]),
+        quantity=float_column(df["quantity"]),
     )
 
 
@@ -319,22 +270,22 @@ def bars_load(*, instrument_ids: Sequence[int], first_us: int, last_us: int) -> 
         return bars_empty()
     start = datetime.fromtimestamp(first_us / 1e6, tz=UTC).date() - timedelta(days=BARS_LOOKBACK_DAYS)
     end = datetime.fromtimestamp(last_us / 1e6, tz=UTC).date()
-    clause, ids = _ids_clause("b.instrument_id", list(instrument_ids))
+    clause, ids = ids_clause("b.instrument_id", list(instrument_ids))
     sql = (
         "SELECT b.instrument_id, b.date, b.open, b.close, b.volume FROM portfolios_pricebar b "
         f"WHERE b.date >= %s AND b.date <= %s AND {clause}"
     )
-    df = _frame(sql, [start, end, *ids], ["instrument", "date", "open", "close", "volume"], text=["date"])
+    df = query_frame(sql, [start, end, *ids], ["instrument", "date", "open", "close", "volume"], text=["date"])
     days = (pd.to_datetime(df["date"]) - pd.Timestamp("1970-01-01")).dt.days
     df = df.assign(day=days).sort_values(["instrument", "day"], kind="stable")
-    close = _f(df["close"])
-    open_ = _f(df["open"])
+    close = float_column(df["close"])
+    open_ = float_column(df["open"])
     return DailyBars(
-        instrument=_i(df["instrument"]),
-        day=_i(df["day"]),
+        instrument=int_column(df["instrument"]),
+        day=int_column(df["day"]),
         open=np.where(np.isfinite(open_) & (open_ > 0), open_, close),
         close=close,
-        volume=np.nan_to_num(_f(df["volume"]), nan=0.0),
+        volume=np.nan_to_num(float_column(df["volume"]), nan=0.0),
     )
 
 
@@ -344,10 +295,10 @@ def bars_load(*, instrument_ids: Sequence[int], first_us: int, last_us: int) -> 
 def tca_inputs_load(*, order_ids: Sequence[int]) -> TcaInputs:
     """The orders among ``order_ids`` that are parents, their fills and the market data around them."""
     meta = parent_orders_load(order_ids=order_ids)
-    parent_ids = _i(meta["order_id"]).tolist()
+    parent_ids = int_column(meta["order_id"]).tolist()
     fills_df = fills_load(parent_ids=parent_ids)
     ends = order_ends_load(parent_ids=parent_ids)
-    arrival = _i(meta["arrival_us"])
+    arrival = int_column(meta["arrival_us"])
     last_fill = fills_df.groupby("order_id")["ts_us"].max().reindex(meta["order_id"]).to_numpy(np.float64, na_value=-1)
     last_event = ends.reindex(meta["order_id"]).to_numpy(dtype=np.float64, na_value=-1)
     # µs timestamps (~1.7e15) are exact in float64 (< 2**53).
@@ -357,25 +308,25 @@ def tca_inputs_load(*, order_ids: Sequence[int]) -> TcaInputs:
     venues = Codes.of(list(fills_df["venue"]))
     brokers = Codes.of(list(fills_df["broker"]))
     orders = Orders(
-        order_id=_i(meta["order_id"]),
-        instrument=_i(meta["instrument_id"]),
-        side=_side(meta["side"]),
-        quantity=_f(meta["quantity"]),
+        order_id=int_column(meta["order_id"]),
+        instrument=int_column(meta["instrument_id"]),
+        side=side_column(meta["side"]),
+        quantity=float_column(meta["quantity"]),
         arrival_us=arrival,
         end_us=end,
-        limit_price=_f(meta["limit_price"]),
+        limit_price=float_column(meta["limit_price"]),
         order_type=np.array([ORDER_TYPE_CODES[t] for t in meta["order_type"]], dtype=np.int64),
     )
     fills = Fills(
-        execution_id=_i(fills_df["trade_id"]),
-        order_id=_i(fills_df["order_id"]),
-        child_order_id=_i(fills_df["child_order_id"]),
-        instrument=_i(fills_df["instrument_id"]),
-        side=_side(fills_df["side"]),
-        ts_us=_i(fills_df["ts_us"]),
-        price=_f(fills_df["price"]),
-        quantity=_f(fills_df["quantity"]),
-        fee=_f(fills_df["fee"]),
+        execution_id=int_column(fills_df["trade_id"]),
+        order_id=int_column(fills_df["order_id"]),
+        child_order_id=int_column(fills_df["child_order_id"]),
+        instrument=int_column(fills_df["instrument_id"]),
+        side=side_column(fills_df["side"]),
+        ts_us=int_column(fills_df["ts_us"]),
+        price=float_column(fills_df["price"]),
+        quantity=float_column(fills_df["quantity"]),
+        fee=float_column(fills_df["fee"]),
         venue=venues.codes(list(fills_df["venue"])),
         broker=brokers.codes(list(fills_df["broker"])),
     )
