@@ -209,7 +209,10 @@ def surveillance_run_execute(*, run: CalculationRun, progress: Progress) -> dict
         if len(data.orders) or len(data.trades)
         else []
     )
-    anomalies, model_card = _anomalies(data, progress) if len(data.orders) else ([], None)
+    # Anomalies are ranked once a day by the sweep: the top k is sized to a day's review capacity,
+    # so ranking again after every ingested batch would raise k new alerts per batch.
+    ranks_anomalies = run.kind == KIND_SWEEP and len(data.orders) > 0
+    anomalies, model_card = _anomalies(data, progress) if ranks_anomalies else ([], None)
     progress(85, f"Storing {len(detections) + len(anomalies)} detections")
     stored = alerts_store(detections=detections, run=run, parameters=params)
     stored_ml = alerts_store(
