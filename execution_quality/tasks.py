@@ -28,20 +28,26 @@ def tca_after_trades_task(trade_ids: list[int]) -> int | None:
     return run.pk if run else None
 
 
+@shared_task(bind=True, name="execution_quality.tasks.cost_model_train")  # type: ignore[untyped-decorator]
+def cost_model_train_task(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Train the cost model (a ``tca.model_train`` CalculationRun). A finished run is left alone;
+    too little data ends the run as failed with the reason as its error."""
+    from execution_quality.services.model import cost_model_train_execute
+
+    run_execute(
+        run_id=run_id,
+        task_id=self.request.id or "",
+        body=lambda run, report: cost_model_train_execute(run=run, progress=report),
+    )
+
+
 @shared_task(name="execution_quality.tasks.cost_model_retrain")  # type: ignore[untyped-decorator]
-def cost_model_retrain_task() -> str | None:
-    """Scheduled monthly: train a new cost model on the stored TCA results and make it active.
+def cost_model_retrain_task() -> int:
+    """Scheduled monthly: queue a training of the cost model, the same run "Retrain now" starts.
 
-    Too little data is not an error of the schedule: the reason is logged and nothing changes.
-    Returns the new model's version.
+    Too little data is recorded on the run (failed, with the reason); nothing else changes.
+    Returns the run id.
     """
-    import logging
+    from execution_quality.services.model import cost_model_train_create
 
-    from core.errors import ValidationFailed
-    from execution_quality.services.model import cost_model_train
-
-    try:
-        return cost_model_train(user=None).version
-    except ValidationFailed as exc:
-        logging.getLogger(__name__).warning("Cost model not retrained: %s", exc.message)
-        return None
+    return cost_model_train_create(user=None).pk

@@ -30,13 +30,15 @@ from core.errors import ApplicationError, NotFound
 from core.models import CalculationRun
 from core.permissions import area_required, deny_record
 from core.roles import Area, Role, has_area, is_read_only, user_roles
+from core.selectors import run_list
 from execution_quality import charts, exports, selectors
 from execution_quality.engine.types import US_PER_SECOND, TcaFlag
 from execution_quality.filters import TcaExecutionFilterSet, TcaOrderFilterSet
 from execution_quality.forms import PERIODS, PretradeForm, period_start
 from execution_quality.models import CostModel, TcaOrderResult
-from execution_quality.services import cost_model_train, pretrade_estimate, tca_run_create
+from execution_quality.services import cost_model_train_create, pretrade_estimate, tca_run_create
 from execution_quality.services.inputs import quotes_load
+from execution_quality.services.model import TRAIN_KIND
 from portfolios import selectors as book_selectors
 from portfolios.models import Instrument, Order
 
@@ -186,11 +188,17 @@ def orders_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 # ---------------------------------------------------------------------------- runs
 
 
-def _run_started(request: HttpRequest, run: CalculationRun, back: str) -> HttpResponse:
+def _run_started(request: HttpRequest, run: CalculationRun, back: str, *, label: str = "TCA run") -> HttpResponse:
+    """The progress partial for htmx; otherwise a message and back to the page (which shows the run)."""
     run.refresh_from_db()  # eager mode (no broker) has already run it
     if _htmx(request):
         return render(request, "core/_run_progress.html", {"run": run})
-    messages.success(request, f"TCA run #{run.pk} queued.")
+    if run.status == CalculationRun.Status.FAILED:
+        messages.error(request, f"{label} #{run.pk} failed: {run.error}")
+    elif run.status == CalculationRun.Status.SUCCEEDED:
+        messages.success(request, f"{label} #{run.pk} finished.")
+    else:
+        messages.success(request, f"{label} #{run.pk} queued.")
     return redirect(back)
 
 
@@ -516,30 +524,44 @@ def pretrade(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- cost models
 
 
+def _train_run(request: HttpRequest, newest: CostModel | None) -> CalculationRun | None:
+    """The latest training run the user may see, while it is unfinished or if it failed after the
+    newest model was trained (its error explains why no new model appeared); else None."""
+    run = run_list(user=request.user).filter(kind=TRAIN_KIND).order_by("-id").first()
+    if run is None or not run.is_finished:
+        return run
+    failed_since = run.status == CalculationRun.Status.FAILED and (
+        newest is None or (run.finished_at is not None and run.finished_at > newest.trained_at)
+    )
+    return run if failed_since else None
+
+
 @area_required(Area.EXECUTION)
 def model_list(request: HttpRequest) -> HttpResponse:
-    """Every trained cost model with its card; the active one first."""
+    """Every trained cost model with its card, the active one first, and the latest training run
+    (progress, or why it failed)."""
     models = list(
         CostModel.objects.select_related("trained_by").defer("artifact").order_by("-is_active", "-trained_at", "-id")
     )
+    newest = max(models, key=lambda m: m.trained_at, default=None)
     return render(
         request,
         "execution_quality/model_list.html",
-        {"models": models, "can_retrain": _can_retrain(request)},
+        {"models": models, "can_retrain": _can_retrain(request), "train_run": _train_run(request, newest)},
     )
 
 
 @require_POST
 @area_required(Area.EXECUTION, write=True)
 def model_train(request: HttpRequest) -> HttpResponse:
-    """Train a new cost model on the stored results; it becomes the active one."""
+    """Queue a training of the cost model on the stored results (a ``tca.model_train`` run); a
+    successful run makes the new model the active one. htmx gets the run's progress partial."""
     if not _can_retrain(request):
         deny_record(request, Area.EXECUTION)
         raise PermissionDenied
+    back = reverse("execution_quality:model_list")
     try:
-        model = cost_model_train(user=_user(request))
+        run = cost_model_train_create(user=_user(request))
     except ApplicationError as exc:
-        messages.error(request, f"Not trained: {exc.message}")
-    else:
-        messages.success(request, f"Cost model {model.version} trained and active.")
-    return redirect("execution_quality:model_list")
+        return _run_failed(request, exc, back)
+    return _run_started(request, run, back, label="Cost model training")

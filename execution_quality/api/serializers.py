@@ -247,10 +247,12 @@ class TcaRunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class TcaRunQueuedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A queued calculation run: a TCA run (``tca.run``) or a cost model training (``tca.model_train``)."""
+
     id = serializers.IntegerField(help_text="Calculation run id")
-    kind = serializers.CharField()
-    status = serializers.CharField()
-    poll_url = serializers.CharField()
+    kind = serializers.CharField(help_text="tca.run or tca.model_train")
+    status = serializers.CharField(help_text="The run's status when the request ended (usually queued)")
+    poll_url = serializers.CharField(help_text="GET it until status is succeeded (see result) or failed (see error)")
 
 
 class CostModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -4,7 +4,8 @@ the RTS 28-style report, runs and cost models.
 Thin adapters: validate the request, read through ``execution_quality.selectors`` (scoped to the
 user's desks; another desk's order is 404) or call one service. Reads need the execution area
 (auditors included); writes also need a role that is not read-only, and training a cost model
-needs a compliance supervisor. Report endpoints answer CSV with ``?format=csv``.
+needs a compliance supervisor. TCA runs and cost model trainings are queued as calculation runs
+and answer 202 with the run to poll. Report endpoints answer CSV with ``?format=csv``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from execution_quality import exports, selectors
 from execution_quality.api import serializers as s
 from execution_quality.filters import TcaExecutionFilterSet, TcaOrderFilterSet
 from execution_quality.models import CostModel
-from execution_quality.services import cost_model_train, pretrade_estimate, tca_run_create
+from execution_quality.services import cost_model_train_create, pretrade_estimate, tca_run_create
+from execution_quality.services.model import TRAIN_KIND
 
 ExecutionPermission = area_permission(Area.EXECUTION)
 
@@ -259,8 +261,11 @@ class Rts28ReportView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List TCA runs (yours and the system's)"),
-    retrieve=extend_schema(summary="Read a TCA run"),
+    list=extend_schema(
+        summary="List TCA runs and cost model trainings (yours and the system's)",
+        description="`kind` is `tca.run` for an analysis and `tca.model_train` for a cost model training.",
+    ),
+    retrieve=extend_schema(summary="Read a TCA run or a cost model training run"),
     create=extend_schema(
         summary="Start a TCA run",
         description=(
@@ -279,10 +284,10 @@ class TcaRunViewSet(
 ):
     permission_classes = [ExecutionPermission]
     serializer_class = CalculationRunSerializer
-    filterset_fields = ["status"]
+    filterset_fields = ["status", "kind"]
 
     def get_queryset(self) -> QuerySet[CalculationRun]:
-        qs = CalculationRun.objects.select_related("user").filter(kind="tca.run")
+        qs = CalculationRun.objects.select_related("user").filter(kind__in=("tca.run", TRAIN_KIND))
         user = self.request.user
         if not user.is_authenticated:  # the schema generator's fake request
             return qs.none()
@@ -300,8 +305,14 @@ class TcaRunViewSet(
             since=data.get("since"),
             until=data.get("until"),
         )
-        body = {"id": run.pk, "kind": run.kind, "status": run.status, "poll_url": f"/api/v1/runs/{run.pk}"}
-        return Response(s.TcaRunQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return _queued(run)
+
+
+def _queued(run: CalculationRun) -> Response:
+    """202 with the run to poll (its status when the request ended: eager mode may have finished it)."""
+    run.refresh_from_db(fields=["status"])
+    body = {"id": run.pk, "kind": run.kind, "status": run.status, "poll_url": f"/api/v1/runs/{run.pk}"}
+    return Response(s.TcaRunQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(list=extend_schema(summary="List cost models with their model cards (active first)"))
@@ -314,18 +325,19 @@ class CostModelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):  # type:
         return CostModel.objects.select_related("trained_by").defer("artifact")
 
     @extend_schema(
-        summary="Train a new cost model now (compliance supervisor)",
+        summary="Train a new cost model (compliance supervisor)",
         description=(
-            "Fits the cost model on the stored TCA results (time-ordered hold-out), makes it the active model and "
-            "writes its card to the audit trail. Too little data answers 400."
+            "Queues a training run (kind `tca.model_train`) and answers 202 with it; poll /api/v1/runs/{id} until "
+            "it ends. The run fits the cost model on the stored TCA results (time-ordered hold-out), makes it the "
+            "active model and writes its card to the audit trail; its result holds the new `version` and the "
+            "hold-out `metrics`. Too little data ends the run as `failed` with the reason in `error`."
         ),
         request=None,
-        responses={201: s.CostModelSerializer, 400: _E400, 403: _E403},
+        responses={202: s.TcaRunQueuedSerializer, 403: _E403},
     )
     @action(detail=False, methods=["post"])
     def train(self, request: Request) -> Response:
         user = request.user
         if not (user.is_superuser or Role.COMPLIANCE_SUPERVISOR in user_roles(user)):
             raise PermissionDenied("Only a compliance supervisor may train the cost model.")
-        model = cost_model_train(user=user)  # type: ignore[arg-type]
-        return Response(s.CostModelSerializer(model).data, status=status.HTTP_201_CREATED)
+        return _queued(cost_model_train_create(user=user))  # type: ignore[arg-type]

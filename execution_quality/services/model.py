@@ -2,7 +2,10 @@
 
 ``cost_model_train`` fits the gradient-boosting model of ``execution_quality.engine.cost_model``
 on the stored TCA results (oldest first, time-ordered hold-out), stores it with joblib in
-``CostModel.artifact``, makes it the active model and writes its card to the audit trail.
+``CostModel.artifact``, makes it the active model and writes its card to the audit trail. It runs
+on a worker: ``cost_model_train_create`` queues it as a ``CalculationRun`` (kind
+``tca.model_train``, queue ``tca``), for "Retrain now" and the monthly schedule alike, and
+``cost_model_train_execute`` is the run's body.
 ``expected_costs`` is what TCA runs and the pre-trade estimate call: the active model's
 prediction with SHAP values by feature, or, before any model is trained, half the arrival
 spread plus the square-root-law impact (both in bps), which also adds up exactly.
@@ -11,6 +14,7 @@ spread plus the square-root-law impact (both in bps), which also adds up exactly
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +26,8 @@ from django.utils import timezone
 
 from audit.services import audit_record, inputs_hash_of
 from core.errors import ValidationFailed
+from core.models import CalculationRun
+from core.services import calculation_run_create
 from execution_quality.engine.cost_model import (
     MIN_TRAINING_ORDERS,
     NUMERIC_FEATURES,
@@ -38,6 +44,8 @@ from execution_quality.models import CostModel, TcaOrderResult
 #: Newest orders a training reads: ~200k rows × 36 columns fit in a couple of minutes on one core.
 MAX_TRAINING_ORDERS = 200_000
 MODEL_SEED = 7
+TRAIN_KIND = "tca.model_train"
+TRAIN_QUEUE = "tca"
 FALLBACK_BASIS = "spread/2 + square-root law"
 
 #: Model columns grouped into the features a person reads (one-hot columns summed per category).
@@ -229,12 +237,16 @@ _TRAINING_FIELDS = (
 )
 
 
-def cost_model_train(*, user: User | None) -> CostModel:
+def cost_model_train(*, user: User | None, progress: Callable[[int, str], None] | None = None) -> CostModel:
     """Fit a new cost model on the stored TCA results, make it the active one and audit its card.
 
     Reads the newest ``MAX_TRAINING_ORDERS`` orders with a cost vs arrival, oldest first. Raises
-    ``ValidationFailed`` when fewer than ``MIN_TRAINING_ORDERS`` are available.
+    ``ValidationFailed`` when fewer than ``MIN_TRAINING_ORDERS`` are available. ``progress``
+    (percent, message) hears of each stage when the training runs as a ``CalculationRun``.
+    Pages and the API queue a training with ``cost_model_train_create`` rather than calling this.
     """
+    report = progress or (lambda _pct, _msg: None)
+    report(5, "Loading analysed orders")
     newest = (
         TcaOrderResult.objects.filter(cost_arrival_bps__isnull=False)
         .order_by("-arrival_ts", "-id")
@@ -248,10 +260,12 @@ def cost_model_train(*, user: User | None) -> CostModel:
             extra={"fields": {"orders": f"{len(results)} available, {MIN_TRAINING_ORDERS} needed."}},
         )
     y = np.array([r["cost_arrival_bps"] for r in results], dtype=np.float64)
+    report(20, f"Fitting on {len(results)} orders")
     try:
         fitted = cost_model_fit(_rows_of_results(results), y, seed=MODEL_SEED)
     except TcaInputError as exc:
         raise ValidationFailed(str(exc), extra={"fields": {"orders": str(exc)}}) from None
+    report(90, "Saving the model and its card")
     now = timezone.now()
     artifact = _dump(fitted)
     # Microseconds keep two trainings on the same data in the same second apart (same artifact hash).
@@ -284,3 +298,35 @@ def cost_model_train(*, user: User | None) -> CostModel:
             parameters=card["parameters"],
         )
     return model
+
+
+# ---------------------------------------------------------------------------- training as a run
+
+
+def _train_task() -> Any:
+    from execution_quality.tasks import cost_model_train_task
+
+    return cost_model_train_task
+
+
+def cost_model_train_create(*, user: User | None) -> CalculationRun:
+    """Queue a training of the cost model as a ``CalculationRun`` (kind ``tca.model_train``, queue
+    ``tca``) and return it; pages and the API poll the run. ``user`` None is the monthly schedule.
+
+    Training takes minutes on a large book, so it never runs inside a request. Too little data
+    ends the run as failed with ``cost_model_train``'s message as its error; nothing changes.
+    Who may train (compliance supervisors) is checked by the callers.
+    """
+    return calculation_run_create(kind=TRAIN_KIND, task=_train_task(), parameters={}, user=user, queue=TRAIN_QUEUE)
+
+
+def cost_model_train_execute(*, run: CalculationRun, progress: Callable[[int, str], None]) -> dict[str, Any]:
+    """The body of a ``tca.model_train`` run: train as the run's user; the run's result is the
+    new model's version, its training orders and its hold-out metrics (bps, R²)."""
+    model = cost_model_train(user=run.user, progress=progress)
+    metrics = model.card.get("metrics") or {}
+    return {
+        "version": model.version,
+        "orders": (model.card.get("training_window") or {}).get("orders"),
+        "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
+    }

@@ -5,17 +5,19 @@ Market context as of ``arrival`` (default now), with the same definitions as pos
 ADV over the 20 daily bars before the arrival's UTC day, daily volatility over the 60 bars
 before it, the spread and mid of the last quote at or before arrival (else the last close).
 
-Almgren–Chriss (2000) in minutes over the horizon, calibrated from the market as in the
-paper's §4 example: ε = half the spread (currency per share); a rate of 1 % of daily volume
-costs one spread in temporary impact, η = spread / (0.01 · ADV / 390) per (share / minute);
-trading 10 % of daily volume moves the price by one spread permanently, γ = spread / (0.1 · ADV);
-σ = daily volatility · price / √390 (currency per share per √minute). The horizon defaults to
-the time the order needs at the I-Star participation rate, between 5 and 390 minutes.
+Almgren–Chriss (2000) in minutes over the horizon T, with its linear impact calibrated to the
+square-root law the page shows (``almgren_chriss_calibrate``; docs/tca-methodology.md): with
+C = Y · σ_daily · √(X/ADV) · X · P the square-root-law impact cost (currency) and φ = 1 − b1
+the permanent share of impact of the I-Star model, γ = 2φC/X² and η̃ = (1 − φ)·C·T/X², so the
+uniform schedule (λ = 0) costs exactly ε·X + C; ε = half the spread (currency per share) and
+σ = σ_daily · P / √390 (currency per share per √minute). The horizon defaults to the time the
+order needs at the I-Star participation rate, between 5 and 390 minutes.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -39,6 +41,69 @@ DEFAULT_RISK_AVERSION = 1e-6  # per currency unit, the paper's example value
 SCHEDULE_PERIODS = 20
 #: Spread assumed (bps) when the instrument has no quote at all: a liquid large cap's.
 ASSUMED_SPREAD_BPS = 10.0
+#: Smallest impact cost the schedule is calibrated to (bps of the order's value): a flat price
+#: history (σ = 0) makes the square-root law 0, and Almgren–Chriss needs η > 0.
+MIN_IMPACT_BPS = 1e-6
+
+
+@dataclass(frozen=True)
+class AlmgrenChrissCalibration:
+    """Almgren–Chriss parameters for one order, in shares, minutes and currency.
+
+    ``epsilon`` ε currency per share; ``eta`` η and ``eta_tilde`` η̃ = η − γτ/2 currency per share
+    per (share per minute); ``gamma`` γ currency per share per share; ``sigma`` σ currency
+    per share per √minute; ``impact_cost`` the square-root-law impact C (currency) that the
+    uniform schedule's impact ½γX² + η̃X²/T reproduces; ``permanent_share`` φ of C.
+    """
+
+    epsilon: float
+    eta: float
+    eta_tilde: float
+    gamma: float
+    sigma: float
+    impact_cost: float
+    permanent_share: float
+
+
+def almgren_chriss_calibrate(
+    *,
+    shares: float,
+    price: float,
+    adv: float,
+    volatility_daily: float,
+    spread_bps: float,
+    horizon_minutes: float,
+    periods: int,
+    sqrt_impact_y: float,
+    permanent_share: float,
+) -> AlmgrenChrissCalibration:
+    """Calibrate Almgren–Chriss's linear impact so the schedule agrees with the square-root law.
+
+    The square-root law prices the order's impact at C = Y · σ_daily · √(X/ADV) · X · P
+    (currency; ``volatility_daily`` a decimal, ``shares`` X, ``price`` P). Almgren–Chriss's
+    uniform schedule over T in N slices of τ = T/N costs ½γX² + εX + η̃X²/T (paper §2.2), so
+
+        γ = 2φC / X²            the permanent share φ of C (independent of the schedule)
+        η̃ = (1 − φ)·C·T / X²    the rest, as temporary impact of trading at the constant rate X/T
+        η = η̃ + γτ/2            the paper's η, with η̃ = η − γτ/2 > 0 by construction
+
+    ε = half the spread (currency per share), σ = σ_daily · P / √390 (one session of 390
+    minutes). A linear model can match the concave law for one order only: η and γ scale with
+    the order (η̃ ∝ T/√X), so they are recalibrated for every estimate.
+    """
+    spread = max(spread_bps, 0.01) / BPS * price  # currency per share; a locked quote still costs a tick
+    impact = max(sqrt_impact_y * volatility_daily * math.sqrt(shares / adv), MIN_IMPACT_BPS / BPS) * shares * price
+    gamma = 2.0 * permanent_share * impact / shares**2
+    eta_tilde = (1.0 - permanent_share) * impact * horizon_minutes / shares**2
+    return AlmgrenChrissCalibration(
+        epsilon=spread / 2.0,
+        eta=eta_tilde + 0.5 * gamma * horizon_minutes / periods,
+        eta_tilde=eta_tilde,
+        gamma=gamma,
+        sigma=volatility_daily * price / math.sqrt(SESSION_MINUTES),
+        impact_cost=impact,
+        permanent_share=permanent_share,
+    )
 
 
 def _fields(**errors: str) -> ValidationFailed:
@@ -170,9 +235,18 @@ def pretrade_estimate(
             "minutes since open from the arrival time."
         )
 
-    schedule = _schedule(
-        qty=qty, price=price, adv=adv, vol_daily=vol_daily, spread_bps=spread_bps, horizon=horizon, lam=risk_aversion
+    calibration = almgren_chriss_calibrate(
+        shares=qty,
+        price=price,
+        adv=adv,
+        volatility_daily=vol_daily,
+        spread_bps=spread_bps,
+        horizon_minutes=horizon,
+        periods=SCHEDULE_PERIODS,
+        sqrt_impact_y=params.sqrt_impact_y,
+        permanent_share=1.0 - params.istar.b1,
     )
+    schedule = _schedule(qty=qty, price=price, horizon=horizon, lam=risk_aversion, calibration=calibration)
     out: dict[str, Any] = json_safe(
         {
             "instrument": inst.symbol,
@@ -206,27 +280,27 @@ def pretrade_estimate(
 
 
 def _schedule(
-    *, qty: float, price: float, adv: float, vol_daily: float, spread_bps: float, horizon: float, lam: float
+    *, qty: float, price: float, horizon: float, lam: float, calibration: AlmgrenChrissCalibration
 ) -> dict[str, Any]:
-    """The Almgren–Chriss trajectory in minutes with the module docstring's calibration."""
-    spread = max(spread_bps, 0.01) / BPS * price  # currency per share; a locked quote still costs a tick
-    eta = spread / (0.01 * adv / SESSION_MINUTES)
-    gamma = spread / (0.1 * adv)
-    sigma = vol_daily * price / math.sqrt(SESSION_MINUTES)
+    """The Almgren–Chriss trajectory in minutes, its expected cost split into half spread and
+    impact (currency and bps of the order's value) and its standard deviation."""
+    c = calibration
     try:
         ac = almgren_chriss_schedule(
             shares=qty,
             horizon=horizon,
             periods=SCHEDULE_PERIODS,
-            volatility=sigma,
-            eta=eta,
-            gamma=gamma,
+            volatility=c.sigma,
+            eta=c.eta,
+            gamma=c.gamma,
             risk_aversion=lam,
-            epsilon=spread / 2.0,
+            epsilon=c.epsilon,
         )
     except TcaInputError as exc:
         raise _fields(risk_aversion=str(exc)) from None
     value = qty * price
+    spread_cost = c.epsilon * float(np.abs(ac.trades).sum())
+    impact_cost = ac.expected_cost - spread_cost
     return {
         "risk_aversion": lam,
         "horizon_minutes": horizon,
@@ -236,8 +310,19 @@ def _schedule(
         "trades": ac.trades.tolist(),
         "expected_cost": ac.expected_cost,
         "expected_cost_bps": ac.expected_cost / value * BPS,
+        "impact_cost": impact_cost,
+        "impact_cost_bps": impact_cost / value * BPS,
+        "spread_cost_bps": spread_cost / value * BPS,
         "cost_std": math.sqrt(ac.variance),
         "cost_std_bps": math.sqrt(ac.variance) / value * BPS,
         "kappa_per_minute": ac.kappa,
-        "parameters": {"epsilon": spread / 2.0, "eta": eta, "gamma": gamma, "sigma": sigma},
+        "parameters": {
+            "epsilon": c.epsilon,
+            "eta": c.eta,
+            "eta_tilde": c.eta_tilde,
+            "gamma": c.gamma,
+            "sigma": c.sigma,
+            "permanent_share": c.permanent_share,
+            "calibrated_impact_cost": c.impact_cost,
+        },
     }

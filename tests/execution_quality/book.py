@@ -21,8 +21,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
+
+from execution_quality.models import TcaOrderResult
 from portfolios import models as m
-from tests.factories import AccountFactory, InstrumentFactory, OrderFactory, OwnerFactory, TradeFactory
+from tests.factories import (
+    AccountFactory,
+    InstrumentFactory,
+    OrderFactory,
+    OwnerFactory,
+    TcaOrderResultFactory,
+    TradeFactory,
+)
 
 DAY = date(2024, 3, 5)
 
@@ -148,3 +158,33 @@ def book_build(desk: m.Desk, *, symbol: str = "TCA1", account_code: str = "TCA-A
         poor=poor,
         trades=trades,
     )
+
+
+def cost_history_build(desk: m.Desk, n: int) -> list[TcaOrderResult]:
+    """``n`` analysed orders (TCA results only, no fills) one a minute from 30 days before ``DAY``,
+    costing 2 + 300·√size + spread/2 + noise bps: enough of them train a cost model."""
+    rng = np.random.default_rng(11)
+    account = AccountFactory(code="HIST", desk=desk)
+    inst = InstrumentFactory(symbol="HIST1")
+    start = at(14, 30) - timedelta(days=30)
+    out = []
+    for k in range(n):
+        size, spread = float(rng.uniform(0.0005, 0.05)), float(rng.uniform(1, 20))
+        ts = start + timedelta(minutes=k)
+        order = OrderFactory(account=account, instrument=inst, arrival_ts=ts, side=("buy", "sell")[k % 2])
+        out.append(
+            TcaOrderResultFactory(
+                order=order,
+                arrival_ts=ts,
+                end_ts=ts + timedelta(minutes=5),
+                venue=("XNYS", "XNAS", "ARCX")[k % 3],
+                size_adv=size,
+                arrival_spread_bps=spread,
+                volatility_daily_bps=float(rng.uniform(50, 300)),
+                minutes_since_open=float(k % 390),
+                duration_s=300.0,
+                pov=float(rng.uniform(0.01, 0.3)),
+                cost_arrival_bps=2 + 300 * np.sqrt(size) + spread / 2 + float(rng.normal(0, 1)),
+            )
+        )
+    return out

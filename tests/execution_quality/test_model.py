@@ -8,68 +8,68 @@ explainable AI for trees").
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import numpy as np
 import pytest
 
 from audit.models import AuditEvent
 from core.errors import ValidationFailed
+from core.models import CalculationRun
 from core.roles import Role
 from execution_quality.engine.cost_model import MIN_TRAINING_ORDERS, cost_model_predict
 from execution_quality.models import CostModel, TcaOrderResult
-from execution_quality.services import cost_model_active, cost_model_train, tca_run_create
-from execution_quality.tasks import cost_model_retrain_task
-from tests.execution_quality.book import at, book_build
-from tests.factories import AccountFactory, InstrumentFactory, OrderFactory, TcaOrderResultFactory
+from execution_quality.services import cost_model_active, cost_model_train, cost_model_train_create, tca_run_create
+from execution_quality.tasks import cost_model_retrain_task, cost_model_train_task
+from tests.execution_quality.book import book_build, cost_history_build
 
 pytestmark = pytest.mark.django_db
 
 
-def _history(desk, n: int) -> list[TcaOrderResult]:
-    """``n`` analysed orders, one a minute, costing 2 + 300·√size + spread/2 + noise bps."""
-    rng = np.random.default_rng(11)
-    account = AccountFactory(code="HIST", desk=desk)
-    inst = InstrumentFactory(symbol="HIST1")
-    start = at(14, 30) - timedelta(days=30)
-    out = []
-    for k in range(n):
-        size, spread = float(rng.uniform(0.0005, 0.05)), float(rng.uniform(1, 20))
-        ts = start + timedelta(minutes=k)
-        order = OrderFactory(account=account, instrument=inst, arrival_ts=ts, side=("buy", "sell")[k % 2])
-        out.append(
-            TcaOrderResultFactory(
-                order=order,
-                arrival_ts=ts,
-                end_ts=ts + timedelta(minutes=5),
-                venue=("XNYS", "XNAS", "ARCX")[k % 3],
-                size_adv=size,
-                arrival_spread_bps=spread,
-                volatility_daily_bps=float(rng.uniform(50, 300)),
-                minutes_since_open=float(k % 390),
-                duration_s=300.0,
-                pov=float(rng.uniform(0.01, 0.3)),
-                cost_arrival_bps=2 + 300 * np.sqrt(size) + spread / 2 + float(rng.normal(0, 1)),
-            )
-        )
-    return out
-
-
-def test_given_too_little_data_then_training_fails_with_a_clear_error(desk):
-    _history(desk, MIN_TRAINING_ORDERS - 1)
+def test_given_too_little_data_then_training_fails_with_a_clear_error(desk, django_capture_on_commit_callbacks):
+    cost_history_build(desk, MIN_TRAINING_ORDERS - 1)
     with pytest.raises(ValidationFailed) as exc:
         cost_model_train(user=None)
     assert f"{MIN_TRAINING_ORDERS - 1} analysed orders" in exc.value.message
     assert f"at least {MIN_TRAINING_ORDERS}" in exc.value.message
     assert "orders" in exc.value.extra["fields"]
     assert not CostModel.objects.exists()
-    # the monthly schedule logs the reason and changes nothing
-    assert cost_model_retrain_task.apply().get() is None
+
+    # the monthly schedule queues a training run, which fails with the reason and changes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = cost_model_retrain_task.apply().get()
+    run = CalculationRun.objects.get(pk=run_id)
+    assert (run.kind, run.queue, run.user, run.status) == ("tca.model_train", "tca", None, "failed")
+    assert run.task_name == cost_model_train_task.name
+    assert f"Too little data to train the cost model: {MIN_TRAINING_ORDERS - 1} analysed orders" in run.error
+    assert run.result == {}
+    assert not CostModel.objects.exists()
+
+
+def test_given_enough_data_when_training_is_queued_then_the_run_trains_and_reports_the_model(
+    desk, make_user, django_capture_on_commit_callbacks
+):
+    supervisor = make_user(Role.COMPLIANCE_SUPERVISOR)
+    cost_history_build(desk, 80)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = cost_model_train_create(user=supervisor)
+    assert run.status == "queued"  # nothing trains until the row commits
+    run.refresh_from_db()
+
+    assert run.status == "succeeded", run.error
+    model = CostModel.objects.get(is_active=True)
+    assert model.trained_by == supervisor and model.card["trained_by"] == supervisor.username
+    assert run.result["version"] == model.version and run.result["orders"] == 80
+    assert run.result["metrics"]["n_train"] == 64 and run.result["metrics"]["n_test"] == 16
+    assert run.result["metrics"]["mae_bps"] == pytest.approx(model.card["metrics"]["mae_bps"], abs=1e-4)
+    assert run.progress == 100
+    assert AuditEvent.objects.filter(action="run.succeed", object_id=str(run.pk)).exists()
+    # a redelivered task leaves a finished run (and the active model) alone
+    cost_model_train_task.apply(args=[run.pk])
+    assert CostModel.objects.count() == 1
 
 
 def test_given_enough_data_when_trained_then_active_and_the_card_is_in_the_audit_trail(desk, make_user):
     supervisor = make_user(Role.COMPLIANCE_SUPERVISOR)
-    rows = _history(desk, 80)
+    rows = cost_history_build(desk, 80)
     model = cost_model_train(user=supervisor)
 
     assert model.is_active and model.trained_by == supervisor and model.version.startswith("tca-cost-")
@@ -98,7 +98,7 @@ def test_given_enough_data_when_trained_then_active_and_the_card_is_in_the_audit
 
 
 def test_given_an_active_model_when_run_then_predictions_and_shap_add_up(desk, django_capture_on_commit_callbacks):
-    _history(desk, 80)
+    cost_history_build(desk, 80)
     model = cost_model_train(user=None)
     book = book_build(desk)
     with django_capture_on_commit_callbacks(execute=True):

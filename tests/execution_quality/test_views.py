@@ -15,10 +15,11 @@ import math
 import pytest
 from django.test import Client
 
+from core.models import CalculationRun
 from core.roles import Role
 from execution_quality.models import CostModel, TcaOrderResult
 from execution_quality.services import tca_run_create
-from tests.execution_quality.book import book_build
+from tests.execution_quality.book import book_build, cost_history_build
 from tests.factories import AccountFactory, CostModelFactory, OrderFactory, OwnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -396,14 +397,54 @@ def test_given_cost_models_then_retrain_only_for_supervisors(make_user, analyst)
     assert officer.post("/execution/models/train/").status_code == 403
 
 
-def test_given_too_little_data_when_a_supervisor_retrains_then_a_message_not_an_error(book, make_user):
+def test_given_too_little_data_when_a_supervisor_retrains_then_the_run_fails_and_the_page_says_why(
+    book, make_user, django_capture_on_commit_callbacks
+):
     supervisor = _client(make_user(Role.COMPLIANCE_SUPERVISOR))
 
-    response = supervisor.post("/execution/models/train/", follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = supervisor.post("/execution/models/train/", HTTP_HX_REQUEST="true")
+    page = supervisor.get("/execution/models/")
 
-    assert response.status_code == 200
-    assert "Too little data to train the cost model" in response.content.decode()
+    # htmx gets the progress partial of the queued run, which polls until it ends
+    assert queued.status_code == 200
+    assert "tca.model_train" in queued.content.decode() and 'hx-get="/runs/' in queued.content.decode()
+    run = CalculationRun.objects.get(kind="tca.model_train")
+    assert run.status == "failed" and "Too little data to train the cost model" in run.error
+    # the models page shows the failed run with its reason, and nothing was trained
+    assert page.status_code == 200 and page.context["train_run"] == run
+    body = page.content.decode()
+    assert f'id="run-{run.pk}"' in body and "Too little data to train the cost model" in body
+    assert 'class="run failed"' in body and "hx-get" not in body.split(f'id="run-{run.pk}"')[1].split(">")[0]
     assert not CostModel.objects.exists()
+
+
+def test_given_enough_data_when_a_supervisor_retrains_then_the_run_trains_the_active_model(
+    desk, make_user, django_capture_on_commit_callbacks
+):
+    cost_history_build(desk, 60)
+    user = make_user(Role.COMPLIANCE_SUPERVISOR)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client(user).post("/execution/models/train/")
+    page = _client(user).get("/execution/models/")
+
+    assert response.status_code == 302 and response["Location"] == "/execution/models/"
+    run = CalculationRun.objects.get(kind="tca.model_train")
+    assert run.status == "succeeded" and run.user == user, run.error
+    model = CostModel.objects.get(is_active=True)
+    assert run.result["version"] == model.version
+    # a finished, successful training leaves no progress bar: the new card is the news
+    assert page.context["train_run"] is None and model.version in page.content.decode()
+
+
+def test_given_a_training_in_progress_then_the_models_page_polls_it(make_user):
+    user = make_user(Role.COMPLIANCE_SUPERVISOR)
+    run = CalculationRun.objects.create(kind="tca.model_train", user=user, parameters={}, queue="tca")
+
+    body = _client(user).get("/execution/models/").content.decode()
+
+    assert f'id="run-{run.pk}"' in body and f'hx-get="/runs/{run.pk}/' in body
 
 
 def test_given_no_model_then_the_models_page_explains_the_fallback(analyst):

@@ -10,7 +10,7 @@ import pytest
 from core.roles import Role
 from execution_quality.models import CostModel, TcaOrderResult
 from execution_quality.services import tca_run_create
-from tests.execution_quality.book import book_build
+from tests.execution_quality.book import book_build, cost_history_build
 
 pytestmark = pytest.mark.django_db
 
@@ -180,11 +180,39 @@ def test_runs_start_list_and_errors(book, analyst_api, make_user, api_client_for
     assert run_id in {r["id"] for r in auditor.get("/api/v1/tca/runs").json()["results"]}
 
 
-def test_model_training_needs_a_supervisor_and_enough_data(book, analyst_api, make_user, api_client_for):
+def test_model_training_needs_a_supervisor_and_too_little_data_ends_as_a_failed_run(
+    book, analyst_api, make_user, api_client_for, django_capture_on_commit_callbacks
+):
     assert analyst_api.post("/api/v1/tca/models/train").status_code == 403
     supervisor = api_client_for(make_user(Role.COMPLIANCE_SUPERVISOR))
-    response = supervisor.post("/api/v1/tca/models/train")
-    assert response.status_code == 400
-    assert "Too little data" in response.json()["error"]["message"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = supervisor.post("/api/v1/tca/models/train")
+
+    assert response.status_code == 202, response.content
+    queued = response.json()
+    assert queued["kind"] == "tca.model_train" and queued["status"] == "queued"
+    assert queued["poll_url"] == f"/api/v1/runs/{queued['id']}"
+    polled = supervisor.get(queued["poll_url"]).json()
+    assert polled["status"] == "failed" and "Too little data to train the cost model" in polled["error"]
+    # the TCA runs list carries trainings too, filterable by kind
+    listed = supervisor.get("/api/v1/tca/runs", {"kind": "tca.model_train"}).json()["results"]
+    assert [r["id"] for r in listed] == [queued["id"]]
     assert not CostModel.objects.exists()
     assert analyst_api.get("/api/v1/tca/models").json()["results"] == []
+
+
+def test_given_enough_data_when_training_through_the_api_then_the_run_reports_the_new_model(
+    desk, make_user, api_client_for, django_capture_on_commit_callbacks
+):
+    cost_history_build(desk, 60)
+    supervisor = api_client_for(make_user(Role.COMPLIANCE_SUPERVISOR))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = supervisor.post("/api/v1/tca/models/train")
+    polled = supervisor.get(response.json()["poll_url"]).json()
+
+    assert response.status_code == 202 and polled["status"] == "succeeded", polled
+    models = supervisor.get("/api/v1/tca/models").json()["results"]
+    assert [m["version"] for m in models] == [polled["result"]["version"]] and models[0]["is_active"]
+    assert polled["result"]["metrics"]["n_train"] == 48 and polled["result"]["orders"] == 60
