@@ -29,11 +29,12 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## run: embedded defaults (SQLite under var/, tasks in-process) — install, migrate, load the demo, set
-## demo risk limits and run risk for every portfolio, serve.
+## demo risk limits and run risk for every portfolio, load the surveillance demo queue, serve.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py risk_demo_setup
+	$(PY) manage.py surveillance_demo_setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 migrate: install

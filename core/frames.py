@@ -64,7 +64,8 @@ def query_frame(
             cursor.execute(sql, list(params))
             frame = pd.DataFrame(cursor.fetchall(), columns=columns)
             for c in ts_columns:
-                frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601").astype("int64") // 1000
+                # as_unit: pandas picks the resolution (ns or µs) from the input; we want µs.
+                frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601").dt.as_unit("us").astype("int64")
             for c in text:
                 frame[c] = frame[c].map(lambda v: None if v is None else str(v))
     for c in ts_columns:
