@@ -519,7 +519,8 @@ def _fmt(x: float | None, unit: str = " bps", digits: int = 1) -> str:
 
 def _rts28_summary(*, user: Any, year: int, classes: list[Rts28Class]) -> list[str]:
     """The qualitative assessment, one paragraph per Article 3(3) heading, from the year's figures."""
-    orders = tca_order_list(user=user, filters=year_filters(year))
+    # Only orders that executed: a time-window run also stores results for orders with no fills.
+    orders = tca_order_list(user=user, filters=year_filters(year)).filter(n_fills__gt=0)
     s = tca_summary(orders=orders)
     if not classes or s.orders == 0:
         return [f"No executions of the user's desks were analysed in {year}; there is nothing to report."]

@@ -16,6 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from core.errors import ApplicationError
+from core.errors import PermissionDenied as DomainPermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,36 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **details}}
 
 
+def _field_lists(extra: dict[str, Any]) -> dict[str, Any]:
+    """Field errors always as lists of messages, whatever shape a service raised them in."""
+    fields = extra.get("fields")
+    if not isinstance(fields, dict):
+        return extra
+    return {**extra, "fields": {k: v if isinstance(v, list) else [str(v)] for k, v in fields.items()}}
+
+
+def _refusal_record(exc: ApplicationError, context: dict[str, Any]) -> None:
+    """A service's refusal (a rule such as four eyes, not a missing role) is audited like any
+    other denied access, with the rule's message."""
+    request = context.get("request")
+    if request is None:
+        return
+    from audit.services import audit_record
+
+    audit_record(
+        action="access.denied",
+        actor=request.user,
+        object_type="url",
+        object_id=request.path[:100],
+        parameters={"method": request.method, "reason": exc.message[:500]},
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
+        if isinstance(exc, DomainPermissionDenied):
+            _refusal_record(exc, context)
+        return Response(error_body(exc.code, exc.message, **_field_lists(exc.extra)), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         # Raised when the view reads a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
         return Response(

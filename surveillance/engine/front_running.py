@@ -12,30 +12,36 @@ so trading on it is insider dealing (Art. 8, prohibited by Art. 14).
 
 Algorithm (the loop runs over large client orders only, which are few):
 
-1. Large client orders: orders of ``AccountKind.CLIENT`` accounts with a quantity of at least
-   ``min_adv_pct`` % of the instrument's average daily volume (daily bars, else the tape) or at
-   least ``min_size_ratio`` times its typical order size (geometric mean of order sizes).
+1. Large client orders: orders of ``AccountKind.CLIENT`` accounts of at least ``min_adv_pct`` %
+   of the instrument's average daily volume (daily bars, else the tape); where no volume is
+   known, at least ``min_size_ratio`` times its typical order size (geometric mean).
 2. Suspects: accounts in a beneficial-owner group that holds a proprietary or employee account,
-   other than the client's own group.
+   other than the client's own group (FINRA 5270(b): accounts the person has an interest in or
+   tipped). Market makers' own quoting is not scanned unless linked to such an account.
 3. Ahead: a suspect's trades in the instrument from ``lookback_s`` before the client order's
-   arrival until its first execution; the net quantity on the client's side must be at least
-   ``min_ahead_share`` of the client order.
+   arrival until its first execution. The net quantity on the client's side must be at least
+   ``min_ahead_share`` of the client order and at least ``min_position_z`` times the account's
+   usual net flow in the instrument over a window of that length (root-mean-square over the
+   data's sessions, the episode's own windows left out, floored at one typical order): an
+   unusual position for that account, so a desk that trades both ways all day is measured
+   against its own activity.
 4. Unwind: the suspect's opposite-side trades from the arrival until ``unwind_s`` after the
-   client order ended; at least ``min_unwind_share`` of the ahead position must be unwound
-   (0 switches the requirement off: holding the position is still front running, but trading
-   ahead and unwinding into the client's impact is the pattern that separates it from chance).
+   client order ended; at least ``min_unwind_share`` of the position must be unwound, unless the
+   position reaches ``hold_position_z`` (holding it is still front running; trading ahead and
+   unwinding into the client's impact is what separates an ordinary position from it).
 5. Episodes sharing ahead trades (a parent order and its child slices) are merged.
 
 Score (0–100): 40 for meeting every threshold plus up to 60 from the strength of the evidence,
 each strength in [0, 1] growing linearly:
 
-    score = 40 + 60 × (0.15·s_client + 0.25·s_ahead + 0.20·s_close + 0.20·s_unwind + 0.20·s_profit)
+    score = 40 + 60 × (0.15·s_client + 0.15·s_ahead + 0.20·s_unusual + 0.15·s_close
+                       + 0.20·s_unwind + 0.15·s_profit)
 
-``s_client`` from ln(1) to ln(4) of the client order's size over its threshold (the larger of
-the two ratios), ``s_ahead`` from ``min_ahead_share`` to 4× that, ``s_close`` from the gap
-between the last ahead trade and the arrival at ``lookback_s`` to 0 s, ``s_unwind`` from
-``min_unwind_share`` to 1 and ``s_profit`` from 0 to 50 bps of the ahead price (unwind VWAP, or
-the client's VWAP when not unwound, against the ahead VWAP, in the client's direction).
+``s_client`` from ln(1) to ln(4) of the client order's size over its threshold, ``s_ahead`` from
+``min_ahead_share`` to 4× that, ``s_unusual`` from ``min_position_z`` to 4× that, ``s_close``
+from the gap between the last ahead trade and the arrival at ``lookback_s`` to 0 s, ``s_unwind``
+from ``min_unwind_share`` to 1 and ``s_profit`` from 0 to 50 bps of the ahead price (unwind
+VWAP, or the client's VWAP when not unwound, against the ahead VWAP, in the client's direction).
 """
 
 from __future__ import annotations
@@ -112,21 +118,23 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     suspect_groups = np.unique(accounts.group[(accounts.kind == AccountKind.PROPRIETARY) | accounts.is_employee])
     if suspect_groups.size == 0:
         return []
-    known = np.isin(lives.account, accounts.account_id)
-    is_client = known & (accounts.kind_of(lives.account) == AccountKind.CLIENT)
-    inst_u, typical = of.typical_size(lives.instrument, lives.quantity)
-    typ = of.lookup(inst_u, typical, lives.instrument, 1.0)
-    size_x = lives.quantity / typ
-    adv = average_daily_volume(data, lives.instrument)
+    # Size first (vectorised over every order), then who placed the few large ones.
+    size_x = lives.quantity / lives.typical
+    inst_u = lives.typical_by_instrument[0]
+    adv = of.lookup(inst_u, average_daily_volume(data, inst_u), lives.instrument)
     adv_pct = 100.0 * lives.quantity / adv
     # Large against ADV where ADV is known; against the typical order only where it is not.
     over = np.where(np.isfinite(adv_pct), adv_pct / params["min_adv_pct"], size_x / params["min_size_ratio"])
-    clients = np.flatnonzero(is_client & (over >= 1.0))
+    large = np.flatnonzero(over >= 1.0)
+    known = np.isin(lives.account[large], accounts.account_id)
+    clients = large[known & (accounts.kind_of(lives.account[large]) == AccountKind.CLIENT)]
+    if clients.size == 0:
+        return []
     t_group = of.trade_groups(data)
     sus = np.flatnonzero(np.isin(t_group, suspect_groups) & np.isin(trades.instrument, lives.instrument[clients]))
-    if clients.size == 0 or sus.size == 0:
+    if sus.size == 0:
         return []
-    first_fill = _first_fill_us(data, lives.order_id[clients])
+    first_fill = _first_fill_us(data, lives, clients)
     _, inst_code = of.dense_codes(np.concatenate([trades.instrument[sus], lives.instrument[clients]]))
     index = of.TradeIndex.build(inst_code[: sus.size], trades.ts_us[sus], sus)
     lookback_us = int(params["lookback_s"] * US_PER_SECOND)
@@ -154,7 +162,7 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
             size_over_threshold=float(over[c]),
             adv_pct=float(adv_pct[c]),
             usual_flow=flow,
-            typical_qty=float(typ[c]),
+            typical_qty=float(lives.typical[c]),
         )
     return [_detection(data, h) for h in _merge(hits)]
 
@@ -187,9 +195,11 @@ class _UsualFlow:
         bins = t.ts_us[rows] // window_us
         first_bin, n_bins = int(bins.min()), int(bins.max() - bins.min()) + 1
         cells, cell = of.dense_codes(pair * n_bins + (bins - first_bin))
-        net = np.bincount(cell, weights=t.side[rows] * t.quantity[rows], minlength=cells.size)
-        sum_sq = np.bincount(cells // n_bins, weights=net**2)
-        pairs = {(int(a), int(i)): int(p) for a, i, p in zip(acct.tolist(), inst.tolist(), pair.tolist(), strict=True)}
+        net = np.bincount(cell, weights=t.side[rows] * t.quantity[rows], minlength=cells.size).astype(np.float64)
+        sum_sq = np.bincount(cells // n_bins, weights=net**2).astype(np.float64)
+        first = np.zeros(int(pair.max()) + 1, np.int64)
+        first[pair[::-1]] = np.arange(rows.size)[::-1]  # any row of each pair will do
+        pairs = {(int(acct[r]), int(inst[r])): k for k, r in enumerate(first.tolist())}
         return _UsualFlow(window_us, n_windows, pairs, sum_sq, cells, net, first_bin, n_bins)
 
     def rms_outside(self, account: int, instrument: int, t0_us: int, t1_us: int) -> float:
@@ -199,24 +209,27 @@ class _UsualFlow:
             return 0.0
         b0 = max(t0_us // self.window_us - self.first_bin, 0)
         b1 = min(t1_us // self.window_us - self.first_bin, self.n_bins - 1)
-        lo, hi = np.searchsorted(self.cells, [p * self.n_bins + b0, p * self.n_bins + b1], side="left")
-        hi = np.searchsorted(self.cells, p * self.n_bins + b1, side="right")
+        lo = int(np.searchsorted(self.cells, p * self.n_bins + b0, side="left"))
+        hi = int(np.searchsorted(self.cells, p * self.n_bins + b1, side="right"))
         inside = float((self.net[lo:hi] ** 2).sum())
         n_left = max(self.n_windows - max(b1 - b0 + 1, 0), 1.0)
         return float(np.sqrt(max(float(self.sum_sq[p]) - inside, 0.0) / n_left))
 
 
-def _first_fill_us(data: SurveillanceData, order_ids: IntArray) -> IntArray:
-    """Time of each order's first execution event, -1 when it has none."""
+def _first_fill_us(data: SurveillanceData, lives: of.OrderLives, orders: IntArray) -> IntArray:
+    """Time of the first execution event of each order (positions in ``lives``), -1 if none;
+    searched only between the order's own first and last rows."""
     ev = data.orders
-    is_fill = (ev.kind == EventKind.FILL) | (ev.kind == EventKind.PARTIAL_FILL)
-    rows = np.flatnonzero(is_fill & np.isin(ev.order_id, order_ids))
-    out = np.full(order_ids.size, -1, np.int64)
-    if rows.size == 0:
-        return out
-    ids, first = np.unique(ev.order_id[rows], return_index=True)  # rows are in time order
-    pos = np.minimum(np.searchsorted(ids, order_ids), ids.size - 1)
-    return np.where(ids[pos] == order_ids, ev.ts_us[rows[first[pos]]], -1)
+    out = np.full(orders.size, -1, np.int64)
+    for k, o in enumerate(orders.tolist()):
+        lo, hi = int(lives.row[o]), int(lives.end_row[o]) + 1
+        kind = ev.kind[lo:hi]
+        hit = np.flatnonzero(
+            (ev.order_id[lo:hi] == lives.order_id[o]) & ((kind == EventKind.FILL) | (kind == EventKind.PARTIAL_FILL))
+        )
+        if hit.size:
+            out[k] = ev.ts_us[lo + hit[0]]
+    return out
 
 
 def _hits_for_client(
@@ -304,7 +317,8 @@ def _hits_for_client(
                 summary=(
                     f"{verb} {net_ahead:,.0f} {gap_s / 60:.1f} min before a client order of {qty:,.0f} on the "
                     f"same side, then {unverb} {unwound:,.0f} ({100 * unwind_share:.0f}%) after it; "
-                    f"{profit_bps:+.1f} bps."
+                    f"{'gain' if profit_bps >= 0 else 'loss'} of {abs(profit_bps):.1f} bps on the position "
+                    "taken ahead."
                 ),
                 start_us=start,
                 end_us=end,
@@ -371,7 +385,7 @@ SPEC = DetectorSpec(
     scenario="front_running",
     title="Front running",
     params=(
-        Param("min_adv_pct", 1.0, 0.01, 100.0, "% ADV", "Client order at least this share of average daily volume."),
+        Param("min_adv_pct", 2.0, 0.01, 100.0, "% ADV", "Client order at least this share of average daily volume."),
         Param(
             "min_size_ratio",
             20.0,
@@ -399,7 +413,7 @@ SPEC = DetectorSpec(
         ),
         Param(
             "min_position_z",
-            4.0,
+            3.0,
             0.0,
             1000.0,
             "×",
