@@ -23,14 +23,15 @@ two other instruments the raw return is used.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from surveillance.engine.evidence import (
     bar_row_on_or_after,
     bars_key,
     bars_log_returns,
     key_codes,
+    keyed_series,
     last_print_at,
+    median_of_others,
     segment_starts,
     window_ranges,
     window_std,
@@ -39,31 +40,6 @@ from surveillance.engine.types import US_PER_DAY, BoolArray, DailyBars, FloatArr
 
 # Fewer daily abnormal returns than this before the event and its outcome cannot be judged.
 MIN_VOL_OBS = 10
-
-
-def median_of_others(matrix: FloatArray) -> FloatArray:
-    """For each cell, the median of the finite values in its row other than itself (NaN when
-    fewer than two others). Rows are dates or events, columns instruments."""
-    n_rows, n_cols = matrix.shape
-    if n_cols == 0:
-        return np.full(matrix.shape, np.nan)
-    order = np.argsort(matrix, axis=1)  # NaN sorts last
-    s = np.take_along_axis(matrix, order, axis=1)
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(n_cols)[None, :].repeat(n_rows, axis=0), axis=1)
-    n = np.isfinite(matrix).sum(axis=1, keepdims=True)
-    m = n - 1  # values left once the cell itself is removed (a NaN cell removes nothing)
-    m = np.where(np.isfinite(matrix), m, n)
-
-    def left(i: npt.NDArray[np.int64]) -> FloatArray:
-        # i-th smallest of the row without the cell: skip the cell's own rank.
-        j = np.where(np.isfinite(matrix) & (i >= rank), i + 1, i)
-        return np.take_along_axis(s, np.clip(j, 0, n_cols - 1), axis=1)
-
-    lo = np.maximum((m - 1) // 2, 0)
-    hi = np.maximum(m // 2, 0)
-    med = 0.5 * (left(lo.astype(np.int64)) + left(hi.astype(np.int64)))
-    return np.where(m >= 2, med, np.nan)
 
 
 def news_session_day(data: SurveillanceData) -> tuple[IntArray, IntArray, IntArray]:
@@ -199,20 +175,25 @@ def tape_car(
     q_inst = np.tile(names, n)
     q_from = np.repeat(ts_us - 1, len(names))
     q_to = np.repeat(end_us, len(names))
+    index = keyed_series(tape.instrument, tape.ts_us, time_sorted=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.log(last_print_at(tape, q_inst, q_to) / last_print_at(tape, q_inst, q_from))
+        r = np.log(last_print_at(tape, q_inst, q_to, index) / last_print_at(tape, q_inst, q_from, index))
     r = np.where(np.repeat(end_us >= 0, len(names)), r, np.nan)
     news_inst, news_ts = news
     if len(news_inst):
         codes = key_codes(np.concatenate((news_inst, q_inst)))
-        _, start, stop = window_ranges(codes[: len(news_inst)], news_ts, codes[len(news_inst) :], q_from + 1, q_to)
+        _, start, stop = window_ranges(
+            codes[: len(news_inst)], news_ts, codes[len(news_inst) :], q_from + 1, q_to, time_sorted=True
+        )
         r = np.where(stop > start, np.nan, r)
     r = r.reshape(n, len(names))
     own_col = np.searchsorted(names, instrument)
     own_col = np.minimum(own_col, len(names) - 1)
     has_own = names[own_col] == instrument
     with np.errstate(divide="ignore", invalid="ignore"):
-        own_r = np.log(last_print_at(tape, instrument, end_us) / last_print_at(tape, instrument, ts_us - 1))
+        own_r = np.log(
+            last_print_at(tape, instrument, end_us, index) / last_print_at(tape, instrument, ts_us - 1, index)
+        )
     own = np.where(has_own & (end_us >= 0), own_r, np.nan)
     # The event's own name (blanked by its own news) is not part of its benchmark.
     clean = r.copy()

@@ -4,20 +4,27 @@
   far beyond its threshold a feature is. :func:`odds_score` turns the ratios into odds,
   ``odds = w · Π fⱼ/θⱼ``, and the odds into a 0–100 score, ``100 · odds / (1 + odds)``: an
   episode exactly at every threshold scores 50, each doubling of a feature doubles the odds
-  (one feature at twice its threshold → 67, two → 80), and the score never reaches 100.
-- Keyed windows: "the rows with the same key whose time lies in [lo, hi]" for many queries at
-  once, by one sort and ``searchsorted`` on a dense composite (key, time rank) code, so no
-  Python loop runs over events and no µs arithmetic can overflow int64.
-- Daily bars: log returns, trailing volatility and the row of a given day, per instrument.
+  (one feature at twice its threshold → 67, two → 80), and the score approaches 100 only as
+  the evidence grows without bound.
+- Keyed windows (:class:`KeyedSeries`): "the rows of key k whose time lies in [lo, hi]" and
+  "the last row of key k at or before t" for many queries at once. Rows already in time order
+  (tape, quotes, trades) need one linear stable sort by key; queries are ``searchsorted`` on a
+  composite ``code · stride + (t − t0)``, checked against int64 overflow. No Python loop runs
+  over events.
+- Daily volume and bars: public volume per instrument and day, daily log returns, trailing
+  volatility and the bar of a given day, per instrument.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from surveillance.engine.orderflow import dense_codes, small_stable_argsort
 from surveillance.engine.types import (
     US_PER_DAY,
     US_PER_MINUTE,
@@ -47,39 +54,109 @@ def odds_score(ratios: Sequence[float], *, weight: float = 1.0) -> float:
     return round(100.0 * odds / (1.0 + odds), 2)
 
 
+def dense(values: IntArray) -> tuple[IntArray, IntArray]:
+    """``(uniques, codes)`` with ``uniques[codes] == values``, uniques sorted.
+
+    Ids with a modest range (database keys) take the linear ``bincount`` path of
+    :func:`surveillance.engine.orderflow.dense_codes`; anything else is ranked with one sort,
+    which is much faster than ``np.unique``'s hashing on large arrays.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if lo >= 0 and hi - lo <= 4 * values.size + 1_000_000:
+        return dense_codes(values)
+    s = np.sort(values)
+    uniq = s[np.concatenate(([True], s[1:] != s[:-1]))]
+    return uniq, np.searchsorted(uniq, values).astype(np.int64)
+
+
+def codes_of(values: IntArray) -> IntArray:
+    """Dense int64 codes (0..k-1, in value order) of ``values``."""
+    return dense(values)[1]
+
+
 def key_codes(*columns: IntArray) -> IntArray:
     """Dense int64 codes (0..k-1) of the distinct tuples of ``columns`` (equal lengths)."""
     n = int(columns[0].shape[0]) if columns else 0
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
     code = np.zeros(n, dtype=np.int64)
     for col in columns:
-        uniq, inv = np.unique(col, return_inverse=True)
-        code = code * np.int64(len(uniq)) + inv.astype(np.int64)
-        # Re-densify after each column, so k stays ≤ n and the next product cannot overflow.
-        code = np.unique(code, return_inverse=True)[1].astype(np.int64)
+        inv = codes_of(col)
+        width = int(inv.max()) + 1 if n else 1
+        # Re-densify after each column, so the next product stays below n · width.
+        code = codes_of(code * np.int64(width) + inv)
     return code
 
 
+@dataclass(frozen=True)
+class KeyedSeries:
+    """Rows of a table grouped by a key (say, the instrument) and ordered by time within it,
+    for "rows of key k between two times" and "last row of key k at or before t" queries.
+
+    ``composite`` is ``code · stride + (t − t0)``, ascending along ``order``; query keys that are
+    not in the table get code −1 and match nothing.
+    """
+
+    keys: IntArray
+    order: IntArray
+    composite: IntArray
+    t0: int
+    stride: int
+
+    def _code(self, key: IntArray) -> IntArray:
+        if len(self.keys) == 0:
+            return np.full(len(key), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return np.where(self.keys[pos] == key, pos, -1).astype(np.int64)
+
+    def _at(self, code: IntArray, ts_us: IntArray) -> IntArray:
+        offset = np.clip(ts_us.astype(np.int64) - self.t0, -1, self.stride - 1)
+        return code * np.int64(self.stride) + offset
+
+    def ranges(self, key: IntArray, lo_us: IntArray, hi_us: IntArray) -> tuple[IntArray, IntArray]:
+        """``(start, stop)`` so that ``order[start:stop]`` are the key's rows with lo ≤ t ≤ hi."""
+        code = self._code(key)
+        start = np.searchsorted(self.composite, self._at(code, lo_us), side="left")
+        stop = np.searchsorted(self.composite, self._at(code, hi_us), side="right")
+        # Bounds below t0 clip to offset −1, which belongs to no row; an unknown key matches none.
+        stop = np.where((code >= 0) & (hi_us >= lo_us) & (hi_us >= self.t0), stop, start)
+        return start.astype(np.int64), np.maximum(stop, start).astype(np.int64)
+
+    def last_at(self, key: IntArray, ts_us: IntArray) -> IntArray:
+        """Row index of the key's last row at or before ``ts_us`` (−1 when there is none)."""
+        code = self._code(key)
+        pos = np.searchsorted(self.composite, self._at(code, ts_us), side="right") - 1
+        ok = (code >= 0) & (pos >= 0) & (ts_us >= self.t0)
+        ok[ok] = self.composite[pos[ok]] // self.stride == code[ok]
+        return np.where(ok, self.order[np.maximum(pos, 0)], -1).astype(np.int64)
+
+
+def keyed_series(key: IntArray, ts_us: IntArray, *, time_sorted: bool) -> KeyedSeries:
+    """Index rows by (key, time). ``time_sorted`` rows (the tape, quotes, trades) need only a
+    linear stable sort by key; others are sorted by (key, time)."""
+    keys, code = dense(key)
+    if len(ts_us) == 0:
+        return KeyedSeries(keys, np.zeros(0, np.int64), np.zeros(0, np.int64), 0, 1)
+    t0 = int(ts_us.min())
+    stride = int(ts_us.max()) - t0 + 2
+    if stride * max(len(keys), 1) >= 2**62:
+        raise ValueError("time span too long for one keyed index")  # µs over centuries
+    order = small_stable_argsort(code, len(keys)) if time_sorted else np.lexsort((ts_us, code)).astype(np.int64)
+    composite = code[order] * np.int64(stride) + (ts_us[order].astype(np.int64) - t0)
+    return KeyedSeries(keys.astype(np.int64), order, composite, t0, stride)
+
+
 def window_ranges(
-    key: IntArray, ts_us: IntArray, query_key: IntArray, lo_us: IntArray, hi_us: IntArray
+    key: IntArray, ts_us: IntArray, query_key: IntArray, lo_us: IntArray, hi_us: IntArray, *, time_sorted: bool = False
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Rows with ``key == query_key`` and ``lo_us <= ts_us <= hi_us``, for every query at once.
 
-    Returns ``(order, start, stop)``: ``order`` sorts the rows by (key, time) and the rows
-    matching query ``q`` are ``order[start[q]:stop[q]]``. Keys must be small non-negative codes
-    (see :func:`key_codes`); times are replaced by their rank so the composite stays small.
+    Returns ``(order, start, stop)``: the rows matching query ``q`` are ``order[start[q]:stop[q]]``.
     """
-    times = np.unique(ts_us)
-    stride = np.int64(len(times) + 1)
-    composite = key.astype(np.int64) * stride + np.searchsorted(times, ts_us, side="left")
-    order = np.argsort(composite, kind="stable")
-    sorted_comp = composite[order]
-    qk = query_key.astype(np.int64) * stride
-    start = np.searchsorted(sorted_comp, qk + np.searchsorted(times, lo_us, side="left"), side="left")
-    stop = np.searchsorted(sorted_comp, qk + np.searchsorted(times, hi_us, side="right"), side="left")
-    stop = np.maximum(stop, start)
-    return order.astype(np.int64), start.astype(np.int64), stop.astype(np.int64)
+    index = keyed_series(key, ts_us, time_sorted=time_sorted)
+    start, stop = index.ranges(query_key, lo_us, hi_us)
+    return index.order, start, stop
 
 
 def ranges_expand(start: IntArray, stop: IntArray) -> tuple[IntArray, IntArray]:
@@ -101,17 +178,70 @@ def segment_starts(sorted_key: IntArray) -> IntArray:
     return np.maximum.accumulate(np.where(first, np.arange(n, dtype=np.int64), 0))
 
 
+def median_of_others(matrix: FloatArray) -> FloatArray:
+    """For each cell, the median of the finite values in its row other than itself (NaN when
+    fewer than two others). Rows are dates or events, columns instruments."""
+    n_rows, n_cols = matrix.shape
+    if n_cols == 0:
+        return np.full(matrix.shape, np.nan)
+    order = np.argsort(matrix, axis=1)  # NaN sorts last
+    s = np.take_along_axis(matrix, order, axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_cols)[None, :].repeat(n_rows, axis=0), axis=1)
+    n = np.isfinite(matrix).sum(axis=1, keepdims=True)
+    m = n - 1  # values left once the cell itself is removed (a NaN cell removes nothing)
+    m = np.where(np.isfinite(matrix), m, n)
+
+    def left(i: npt.NDArray[np.int64]) -> FloatArray:
+        # i-th smallest of the row without the cell: skip the cell's own rank.
+        j = np.where(np.isfinite(matrix) & (i >= rank), i + 1, i)
+        return np.take_along_axis(s, np.clip(j, 0, n_cols - 1), axis=1)
+
+    lo = np.maximum((m - 1) // 2, 0)
+    hi = np.maximum(m // 2, 0)
+    med = 0.5 * (left(lo.astype(np.int64)) + left(hi.astype(np.int64)))
+    return np.where(m >= 2, med, np.nan)
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    """Public volume per instrument (rows) and session day (columns); NaN where the instrument
+    printed nothing that day."""
+
+    instruments: IntArray
+    days: IntArray
+    grid: FloatArray
+
+    def cell(self, instrument: IntArray, day: IntArray) -> tuple[IntArray, IntArray]:
+        """(row, column) of each (instrument, day); −1 where absent."""
+        if len(self.instruments) == 0:
+            none = np.full(len(instrument), -1, dtype=np.int64)
+            return none, none.copy()
+        r = np.minimum(np.searchsorted(self.instruments, instrument), len(self.instruments) - 1)
+        c = np.minimum(np.searchsorted(self.days, day), len(self.days) - 1)
+        r = np.where(self.instruments[r] == instrument, r, -1)
+        c = np.where(self.days[c] == day, c, -1)
+        return r.astype(np.int64), c.astype(np.int64)
+
+
+def daily_volume(tape: Tape) -> DailyVolume:
+    """Sum the tape by instrument and UTC day in one linear pass (``bincount`` on dense codes)."""
+    names, inst = dense(tape.instrument)
+    days, day = dense(tape.ts_us // US_PER_DAY)
+    n = len(names) * len(days)
+    flat = inst * np.int64(max(len(days), 1)) + day
+    volume = np.bincount(flat, weights=tape.quantity, minlength=n)
+    prints = np.bincount(flat, minlength=n)
+    grid = np.where(prints > 0, volume, np.nan).reshape(len(names), len(days))
+    return DailyVolume(names, days, grid)
+
+
 # ---------------------------------------------------------------------------- daily bars
 
 
 def bars_key(instrument: IntArray, day: IntArray) -> IntArray:
     """The int64 key (instrument, day) bars are sorted by."""
     return (instrument.astype(np.int64) << _DAY_BITS) | day.astype(np.int64)
-
-
-def bars_key_split(keys: IntArray) -> tuple[IntArray, IntArray]:
-    """(instrument, day) back from :func:`bars_key` keys."""
-    return keys >> _DAY_BITS, keys & ((1 << _DAY_BITS) - 1)
 
 
 def bars_log_returns(bars: DailyBars) -> FloatArray:
@@ -218,28 +348,24 @@ def flags_of(accounts: Accounts, account_ids: IntArray) -> tuple[Int8Array, Bool
     return kind, employee
 
 
-def last_print_at(tape: Tape, instrument: IntArray, ts_us: IntArray) -> FloatArray:
-    """Price of the instrument's last public print at or before each ``ts_us`` (NaN if none)."""
+def last_print_at(tape: Tape, instrument: IntArray, ts_us: IntArray, index: KeyedSeries | None = None) -> FloatArray:
+    """Price of the instrument's last public print at or before each ``ts_us`` (NaN if none).
+    Pass ``index = keyed_series(tape.instrument, tape.ts_us, time_sorted=True)`` when asking
+    many times over the same tape."""
     if len(tape) == 0 or len(instrument) == 0:
         return np.full(len(instrument), np.nan)
-    codes = key_codes(np.concatenate((tape.instrument, instrument)))
-    n = len(tape)
-    lo = np.full(len(instrument), int(tape.ts_us[0]), dtype=np.int64)
-    order, start, stop = window_ranges(codes[:n], tape.ts_us, codes[n:], lo, ts_us.astype(np.int64))
-    found = stop > start
-    return np.where(found, tape.price[order[np.maximum(stop - 1, 0)]], np.nan)
+    index = index or keyed_series(tape.instrument, tape.ts_us, time_sorted=True)
+    row = index.last_at(instrument, ts_us.astype(np.int64))
+    return np.where(row >= 0, tape.price[np.maximum(row, 0)], np.nan)
 
 
 def spread_at(quotes: Quotes, instrument: IntArray, ts_us: IntArray) -> FloatArray:
     """Quoted spread (ask − bid) in force at each ``ts_us`` for the instrument (NaN if none yet)."""
     if len(quotes) == 0 or len(instrument) == 0:
         return np.full(len(instrument), np.nan)
-    codes = key_codes(np.concatenate((quotes.instrument, instrument)))
-    n = len(quotes)
-    lo = np.full(len(instrument), int(quotes.ts_us[0]), dtype=np.int64)
-    order, start, stop = window_ranges(codes[:n], quotes.ts_us, codes[n:], lo, ts_us.astype(np.int64))
-    row = order[np.maximum(stop - 1, 0)]
-    return np.where(stop > start, quotes.ask[row] - quotes.bid[row], np.nan)
+    row = keyed_series(quotes.instrument, quotes.ts_us, time_sorted=True).last_at(instrument, ts_us.astype(np.int64))
+    safe = np.maximum(row, 0)
+    return np.where(row >= 0, quotes.ask[safe] - quotes.bid[safe], np.nan)
 
 
 def session_window_mask(ts_us: IntArray, start_offset_us: int, end_offset_us: int) -> BoolArray:

@@ -19,6 +19,8 @@ traded the instrument in ``[t_e − lookback_days, t_e)``:
    same window ≥ min_concentration_pct``. A diversified book trading both ways (an institution
    working client blocks, a market maker) has a low concentration however large its trades;
    this needs no long history and is not inflated by the account's other suspicious positions.
+   Its blind spot is an insider trading inside a busy book (a proprietary desk), where the
+   position is a small part of the account's flow.
 4. Employees' accounts (``is_employee``) have both thresholds divided by ``employee_factor``:
    they are likelier to hold inside information, so the same footprint weighs more.
 5. Outcome: the abnormal return after the event by the market-adjusted model of
@@ -26,11 +28,15 @@ traded the instrument in ``[t_e − lookback_days, t_e)``:
    ``horizon_days`` sessions on, minus the median of the other instruments), standardised by
    the instrument's daily abnormal-return volatility over ``vol_window_days`` sessions. It is
    favourable when ``sign(net) · z ≥ min_abnormal_z``.
+6. Decision: all of 2, 3 and 5 must hold. A large position that is a small part of a busy book,
+   or one the price never rewarded, is ordinary trading however strong the other tests look.
 
 Score: ``odds = (adv share / threshold) · (concentration / threshold) · (z / min_abnormal_z)``
 with the employee-adjusted thresholds, ``score = 100 · odds / (1 + odds)``: 50 at the thresholds.
 
 Known false positives: research-driven or momentum positioning that happens to precede news;
+an institution's single large client order in a quiet week (one-way and dominant for that
+week, so only its size and the outcome tell it apart);
 an investor building a position on public information the day before scheduled results; a
 pump-and-dump accumulator whose instrument happens to have price-sensitive news during the
 accumulation (both patterns deserve a look); event days with other market-wide news.
@@ -44,8 +50,7 @@ import numpy as np
 
 from surveillance.engine.event_study import event_outcome
 from surveillance.engine.evidence import (
-    bars_key,
-    bars_key_split,
+    daily_volume,
     duration_text,
     flags_of,
     key_codes,
@@ -63,17 +68,15 @@ def _adv(data: SurveillanceData, instrument: IntArray, day: IntArray) -> FloatAr
     """Mean daily public volume of each instrument on the sessions before ``day`` in the data
     (all its other sessions if none precede), from the tape; bars' volume without tape."""
     out = np.full(len(instrument), np.nan)
-    tape = data.tape
-    if len(tape):
-        keys = bars_key(tape.instrument, tape.ts_us // US_PER_DAY)
-        uniq, inv = np.unique(keys, return_inverse=True)
-        volume = np.bincount(inv, weights=tape.quantity, minlength=len(uniq))
-        u_inst, u_day = bars_key_split(uniq)
-        # One pass per event (events are few; instrument-days are at most a few thousand).
-        for k in range(len(instrument)):
-            mine = u_inst == instrument[k]
-            before = mine & (u_day < day[k])
-            pick = before if before.any() else mine & (u_day != day[k])
+    if len(data.tape):
+        dv = daily_volume(data.tape)
+        rows, _ = dv.cell(instrument, day)
+        # One pass per event: events are few and the grid is instruments × sessions.
+        for k in np.flatnonzero(rows >= 0).tolist():
+            volume = dv.grid[rows[k]]
+            printed = np.isfinite(volume)
+            pick = printed & (dv.days < day[k])
+            pick = pick if pick.any() else printed & (dv.days != day[k])
             if pick.any():
                 out[k] = float(volume[pick].mean())
     bars = data.bars
@@ -89,7 +92,7 @@ def _gross_notional(data: SurveillanceData, account: IntArray, lo_us: IntArray, 
     trades = data.trades
     n = len(trades)
     codes = key_codes(np.concatenate((trades.account, account)))
-    order, start, stop = window_ranges(codes[:n], trades.ts_us, codes[n:], lo_us, hi_us)
+    order, start, stop = window_ranges(codes[:n], trades.ts_us, codes[n:], lo_us, hi_us, time_sorted=True)
     cs = np.concatenate(([0.0], np.cumsum(np.abs(trades.quantity * trades.price)[order])))
     gross: FloatArray = cs[stop] - cs[start]
     return gross
@@ -106,7 +109,9 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     lookback_us = int(p["lookback_days"] * US_PER_DAY)
     n = len(trades)
     codes = key_codes(np.concatenate((trades.instrument, e_inst)))
-    order, start, stop = window_ranges(codes[:n], trades.ts_us, codes[n:], e_ts - lookback_us, e_ts - 1)
+    order, start, stop = window_ranges(
+        codes[:n], trades.ts_us, codes[n:], e_ts - lookback_us, e_ts - 1, time_sorted=True
+    )
     q, pos = ranges_expand(start, stop)
     if len(q) == 0:
         return []
@@ -134,7 +139,10 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     adv_ratio = np.nan_to_num(adv_share / (p["min_adv_pct"] / 100.0) * factor, nan=0.0, posinf=0.0)
     conc_ratio = np.nan_to_num(concentration / (p["min_concentration_pct"] / 100.0) * factor, nan=0.0)
     favourable = np.nan_to_num(np.sign(net) * z[c_q], nan=-np.inf)
-    hit = (net != 0) & (adv_ratio >= 1.0) & (conc_ratio >= 1.0) & (favourable >= p["min_abnormal_z"])
+    z_ratio = favourable / p["min_abnormal_z"]
+    # All three are required: a large position that is a small part of a busy book, or one
+    # the price never rewarded, is ordinary trading however the other two look.
+    hit = (net != 0) & (adv_ratio >= 1.0) & (conc_ratio >= 1.0) & (z_ratio >= 1.0)
 
     out: list[Detection] = []
     by_cand = np.argsort(cand, kind="stable")
@@ -223,7 +231,7 @@ SPEC = DetectorSpec(
     params=(
         Param(
             "lookback_days",
-            5.0,
+            7.0,
             0.04,
             60.0,
             "days",

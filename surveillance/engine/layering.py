@@ -18,12 +18,15 @@ all trades (``orderflow.AliveCounter``, two binary searches per trade):
    Pre-filter: at least ``min_orders`` of them; their quantity at least ``min_depth_ratio``
    times the instrument's typical order size (geometric mean), so the book visibly changes; and
    the layered side holds at least ``min_imbalance`` of the group's resting quantity in the
-   instrument (both sides) just before the execution, the executing order itself left out,
-   which is where a market maker's two-sided quoting stops (its book is about evenly split).
+   instrument (both sides) just before the execution, the executing order itself left out.
+   Resting quantity counts each order's full size while it rests (what the book showed).
 2. For the few trades left: keep the layers cancelled within ``cancel_within_s`` after the trade
    and placed within ``burst_s`` of each other (the densest such burst), and require
    ``min_orders`` orders at ``min_levels`` distinct prices with the depth still above
-   ``min_depth_ratio``.
+   ``min_depth_ratio``, and the same one-sidedness (``min_imbalance``) in the book as it stood
+   once the last layer was in: the picture shown to the market. A market maker quoting both
+   sides, even several levels deep, shows a book split about evenly and stops here; a market
+   maker whose layers dwarf its own quotes is caught like anyone.
 3. Trades that share layers are one episode; the alert goes to the account holding most of the
    layered quantity, with every layer and opposite trade as evidence.
 
@@ -71,13 +74,11 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
         return []
     n = len(events)
     n_lives = len(lives)
-    o_group = of.account_groups(data, lives.account)
-    t_group = of.trade_groups(data)
-    _, g_code = of.dense_codes(np.concatenate([o_group, t_group]))
+    (g_o, g_t), n_groups = of.group_codes(data, lives.account, trades.account)
     i_u, i_code = of.dense_codes(np.concatenate([lives.instrument, trades.instrument]))
-    side_bit = np.concatenate([lives.side > 0, trades.side > 0]).astype(np.int64)
-    key = (g_code * i_u.size + i_code) * 2 + side_bit
-    key_o, key_t = key[:n_lives], key[n_lives:]
+    n_keys = n_groups * i_u.size * 2
+    key_o = (g_o * i_u.size + i_code[:n_lives]) * 2 + (lives.side > 0)
+    key_t = (g_t * i_u.size + i_code[n_lives:]) * 2 + (trades.side > 0)
     key_layer_side = key_t ^ 1  # the side opposite to the trade
 
     fill_ratio = lives.filled / np.maximum(lives.quantity, 1e-12)
@@ -86,33 +87,38 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     if layer_idx.size < params["min_orders"]:
         return []
     layers = of.AliveCounter.build(
-        key_o[layer_idx], lives.row[layer_idx], lives.end_row[layer_idx], lives.quantity[layer_idx], n
-    )
-    # Weighted by the full order size: what the book showed while the order rested (its fills
-    # are not time-resolved here, and an order that fills in the end still showed its size).
-    resting = of.AliveCounter.build(key_o, lives.row, lives.end_row, lives.quantity, n)
-
+        key_o[layer_idx], n_keys, lives.row[layer_idx], lives.end_row[layer_idx], lives.quantity[layer_idx], n
+    )  # layers are cancelled, hence closed
     rank = np.searchsorted(events.ts_us, trades.ts_us, side="right") - 1
     n_alive, q_alive = layers.alive(key_layer_side, rank)
-    # The book as it stood just before the execution: a market maker's two-sided quote is
-    # symmetric then, whereas a layering book is all on one side (the genuine order is small).
-    before = np.searchsorted(events.ts_us, trades.ts_us, side="left") - 1
-    _, q_layer_side = resting.alive(key_layer_side, before)
-    _, q_trade_side = resting.alive(key_t, before)
-    # ... not counting the order that executes: it is the genuine "opposite side order".
-    own = of.lives_index(lives, trades.order_id)
-    own_c = np.maximum(own, 0)
-    own_alive = (own >= 0) & (lives.row[own_c] <= before) & (lives.end_row[own_c] > before)
-    q_trade_side = np.maximum(q_trade_side - np.where(own_alive, lives.quantity[own_c], 0.0), 0.0)
-    inst_u, typical = of.typical_size(lives.instrument, lives.quantity)
+    inst_u, typical = lives.typical_by_instrument
     typ = of.lookup(inst_u, typical, trades.instrument, 1.0)
-    imbalance = q_layer_side / np.maximum(q_layer_side + q_trade_side, 1e-12)
-    pre = (
-        (n_alive >= params["min_orders"])
-        & (q_alive >= params["min_depth_ratio"] * typ)
-        & (imbalance >= params["min_imbalance"])
+    cand = np.flatnonzero((n_alive >= params["min_orders"]) & (q_alive >= params["min_depth_ratio"] * typ))
+    if cand.size == 0:
+        return []
+    # The owner's whole resting book = the layer candidates + every other order, each counted at
+    # its full size while it rests (fills are not time-resolved here, and an order that fills in
+    # the end still showed its size). Only the small complement needs a second counter.
+    other_idx = np.flatnonzero(~is_layer)
+    ends = of.end_ranks(lives, n)
+    others = of.AliveCounter.build(
+        key_o[other_idx], n_keys, lives.row[other_idx], ends[other_idx], lives.quantity[other_idx], n
     )
-    candidates = np.flatnonzero(pre)
+    resting = _Book(layers, others)
+    # The book as it stood just before the execution: a market maker's two-sided quote is
+    # about even then, whereas a layering book is all on one side ...
+    before = np.searchsorted(events.ts_us, trades.ts_us[cand], side="left") - 1
+    q_layer_side = resting.quantity(key_layer_side[cand], before)
+    q_trade_side = resting.quantity(key_t[cand], before)
+    # ... not counting the order that executes: it is the genuine "opposite side order".
+    own = np.full(len(trades), -1, np.int64)
+    own[cand] = of.lives_index(lives, trades.order_id[cand])
+    own_c = np.maximum(own[cand], 0)
+    own_alive = (own[cand] >= 0) & (lives.row[own_c] <= before) & (lives.end_row[own_c] > before)
+    q_trade_side = np.maximum(q_trade_side - np.where(own_alive, lives.quantity[own_c], 0.0), 0.0)
+    imbalance = np.zeros(len(trades))
+    imbalance[cand] = q_layer_side / np.maximum(q_layer_side + q_trade_side, 1e-12)
+    candidates = cand[imbalance[cand] >= params["min_imbalance"]]
     if candidates.size == 0:
         return []
     cancel_us = int(params["cancel_within_s"] * US_PER_SECOND)
@@ -144,7 +150,7 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
             cancel_delay_s=float(np.median(lives.ended_us[pos] - trades.ts_us[j])) / US_PER_SECOND,
             burst_span_s=float(np.ptp(lives.placed_us[pos])) / US_PER_SECOND,
         )
-        slot = (int(key[n_lives + j]) >> 1, int(trades.side[j]))
+        slot = (int(key_t[j]) >> 1, int(trades.side[j]))
         found = episodes.setdefault(slot, [])
         layer_set = set(pos.tolist())
         match = next((e for e in found if e.layers & layer_set), None)
@@ -158,14 +164,25 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     return [_detection(data, lives, e) for eps in episodes.values() for e in eps]
 
 
+@dataclass(frozen=True)
+class _Book:
+    """Resting quantity per key and rank from two counters over disjoint sets of orders."""
+
+    a: of.AliveCounter
+    b: of.AliveCounter
+
+    def quantity(self, key: IntArray, rank: IntArray) -> FloatArray:
+        return self.a.alive(key, rank)[1] + self.b.alive(key, rank)[1]
+
+
 def _imbalance_at(
-    resting: of.AliveCounter, lives: of.OrderLives, layer_key: int, trade_key: int, rank: int, executing: int
+    resting: _Book, lives: of.OrderLives, layer_key: int, trade_key: int, rank: int, executing: int
 ) -> float:
     """Layered side's share of the owner's resting quantity at ``rank``, leaving out the order
     that later executes on the other side (position ``executing`` in ``lives``, -1 if none)."""
     r = np.asarray([rank], np.int64)
-    _, q_layer = resting.alive(np.asarray([layer_key], np.int64), r)
-    _, q_trade = resting.alive(np.asarray([trade_key], np.int64), r)
+    q_layer = resting.quantity(np.asarray([layer_key], np.int64), r)
+    q_trade = resting.quantity(np.asarray([trade_key], np.int64), r)
     other = float(q_trade[0])
     if executing >= 0 and lives.row[executing] <= rank < lives.end_row[executing]:
         other -= float(lives.quantity[executing])
@@ -286,7 +303,8 @@ SPEC = DetectorSpec(
             0.5,
             1.0,
             "",
-            "Layered side's share of the owner's resting quantity in the instrument at the execution.",
+            "Layered side's share of the owner's resting quantity in the instrument (the executing order "
+            "left out), just before the execution and once the last layer was in.",
         ),
     ),
     run=detect,

@@ -12,18 +12,24 @@ Algorithm, per account, instrument and session day:
    (``SurveillanceData.close_offset_us``).
 2. Pressure: the account's net quantity bought in the window (its trades), as a share of the
    instrument's public volume printed in the same window (``Tape``):
-   ``net_share = |Σ side·qty| / Σ tape qty``. Flag when ``net_share ≥ min_net_share_pct``.
-3. Price effect: ``P_ref`` is the last print at or before the window opens and ``P_close``
-   the last print at or before the close. The signed move is ``sign(net) · ln(P_close/P_ref)``,
-   standardised by the volatility of a window-long move under Brownian scaling,
-   ``σ_W = σ_daily · √(W / session length)``, where σ_daily is the standard deviation of the
-   instrument's last ``vol_window_days`` daily log returns before the day (``DailyBars``), or
-   ``fallback_daily_vol_pct`` without enough bars. Flag when ``move_z ≥ min_move_z``: the close
-   moved the account's way (net buyer → close above the reference, seller → below).
+   ``net_share = |Σ side·qty| / Σ tape qty``.
+3. Price effect: ``P_ref`` is the last print before the account's first trade in the window
+   (the price it found) and ``P_close`` the last print at or before the close (the price it
+   left). The signed move ``sign(net) · ln(P_close/P_ref)`` is standardised by the volatility of
+   a move that long under Brownian scaling, ``σ_T = σ_daily · √(T / session length)`` with T
+   the time from that first trade to the close (at least one minute), σ_daily the standard
+   deviation of the instrument's last ``vol_window_days`` daily log returns before the day
+   (``DailyBars``), or ``fallback_daily_vol_pct`` without five of them. A positive ``move_z``
+   means the close moved the account's way (net buyer → above the reference, seller → below).
+4. Decision: with ``a = net_share / min_net_share`` and ``b = move_z / min_move_z``, an episode
+   is reported when ``a · b ≥ 1`` and both ``a`` and ``b`` are at least ½. The two pieces of
+   evidence trade off (a very large share of the closing volume with a smaller move, or the
+   reverse), but neither can be missing: heavy closing volume that leaves the close where it
+   was, or moves it against the account, is never reported.
 
-Score: the odds score (:func:`surveillance.engine.evidence.odds_score`) of the two ratios,
-``odds = (net_share / min_net_share) · (move_z / min_move_z)``, ``score = 100·odds/(1+odds)``:
-50 at both thresholds, higher as the pressure and the move grow.
+Score: the odds score (:func:`surveillance.engine.evidence.odds_score`) of the same ratios,
+``odds = a · b``, ``score = 100·odds/(1+odds)``: 50 at the decision boundary, higher as the
+pressure and the move grow.
 
 Known false positives: an institution executing a genuine market-on-close order (index
 rebalancing, fund flows benchmarked to the close) also moves the close its way; closing
@@ -42,6 +48,7 @@ from surveillance.engine.evidence import (
     bars_key,
     daily_vol,
     key_codes,
+    keyed_series,
     last_print_at,
     odds_score,
     session_window_mask,
@@ -61,6 +68,7 @@ SCENARIO = "marking_close"
 # A move over less than a minute is scaled as a one-minute move: the closing print's bid–ask
 # bounce alone would otherwise look like many σ of a few seconds.
 MIN_SPAN_US = US_PER_MINUTE
+FLOOR = 0.5
 
 
 def _window_tape_volume(tape: Tape, keys: IntArray, start_off: int, end_off: int) -> FloatArray:
@@ -102,7 +110,7 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     with np.errstate(divide="ignore", invalid="ignore"):
         net_share = np.where(tape_volume > 0, np.abs(net) / tape_volume, 0.0)
     min_share = p["min_net_share_pct"] / 100.0
-    keep = np.flatnonzero((net_share >= min_share) & (net != 0))
+    keep = np.flatnonzero((net_share >= FLOOR * min_share) & (net != 0))
     if len(keep) == 0:
         return []
     c_day_k, c_inst_k = c_day[keep], c_inst[keep]
@@ -111,8 +119,9 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     # The move is measured from just before the account's first trade in the window: the
     # price it found, against the close it left.
     ref_us = trades.ts_us[in_window[first[keep]]] - 1
-    p_ref = last_print_at(data.tape, c_inst_k, ref_us)
-    p_close = last_print_at(data.tape, c_inst_k, close_us)
+    tape_index = keyed_series(data.tape.instrument, data.tape.ts_us, time_sorted=True)
+    p_ref = last_print_at(data.tape, c_inst_k, ref_us, tape_index)
+    p_close = last_print_at(data.tape, c_inst_k, close_us, tape_index)
     sigma_d = daily_vol(
         data.bars,
         c_inst_k,
@@ -125,7 +134,9 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     with np.errstate(divide="ignore", invalid="ignore"):
         move = np.sign(net[keep]) * np.log(p_close / p_ref)
     move_z = np.where(np.isfinite(move), move / sigma_w, -np.inf)
-    hit = move_z >= p["min_move_z"]
+    share_ratio = net_share[keep] / min_share
+    move_ratio = move_z / p["min_move_z"]
+    hit = (move_ratio >= FLOOR) & (share_ratio * move_ratio >= 1.0)
 
     out: list[Detection] = []
     ordered = np.argsort(cand, kind="stable")
@@ -173,7 +184,7 @@ def _detection(
     summary = (
         f"{verb} a net {abs(net):,.0f} shares of instrument {instrument} in the last {p['window_min']:g} min "
         f"before the close, {100 * share:.0f}% of the volume printed then; the close ended {pct:+.2f}% "
-        f"({move_z:.1f}σ) from {p_ref:,.2f} at the start of that window."
+        f"({move_z:.1f}σ) from {p_ref:,.2f} before its first trade there."
     )
     order_ids = trades.order_id[evidence]
     return Detection(
@@ -202,7 +213,7 @@ SPEC = DetectorSpec(
     scenario=SCENARIO,
     title="Marking the close",
     params=(
-        Param("window_min", 10.0, 1.0, 120.0, "min", "Closing window: the last minutes of the regular session."),
+        Param("window_min", 5.0, 1.0, 120.0, "min", "Closing window: the last minutes of the regular session."),
         Param(
             "min_net_share_pct",
             20.0,
@@ -217,8 +228,8 @@ SPEC = DetectorSpec(
             0.1,
             10.0,
             "σ",
-            "Move from the window's opening print to the close in the account's favour, in standard "
-            "deviations of a window-long move.",
+            "Move from the print before the account's first window trade to the close, in the account's "
+            "favour, in standard deviations of a move that long.",
         ),
         Param(
             "vol_window_days",

@@ -17,15 +17,18 @@ Algorithm, per account, instrument and session day D on which the account sells:
 3. Surge, measured where the account sold: from its first to its last sale on D, widened
    symmetrically to at least ``surge_window_min`` within the session,
    - volume: the public volume rate in that window over the typical rate (typical daily volume
-     spread evenly over the session) is at least ``min_volume_ratio``;
-   - price: ``ln(sell VWAP on D / buy VWAP over the accumulation)``, standardised by
-     ``σ_daily · √max(1, days between the mean purchase and D)`` (σ_daily: std of the last
-     ``vol_window_days`` daily log returns before D, else ``fallback_daily_vol_pct``), is at least
-     ``min_price_z``. Standardising by the holding time keeps a slow, ordinary rise over weeks
-     from passing for a surge.
+     spread evenly over the session), ``volume_ratio``;
+   - price: the larger of two standardised rises, the sale VWAP over the close before D in
+     daily σ (a sudden surge), and the sale VWAP over the purchase VWAP in σ·√(days held) (a
+     surge built over the holding period; the √ keeps an ordinary slow rise from passing for
+     one); σ is the standard deviation of the last ``vol_window_days`` daily log returns before
+     D, else ``fallback_daily_vol_pct``.
+   With ``v = volume_ratio / min_volume_ratio`` and ``z = price rise / min_price_z``, the surge
+   is there when ``v · z ≥ 1`` and both are at least ½ (a larger volume surge can carry a
+   smaller price rise and the reverse, but neither may be missing).
 
-Score: ``odds = (accumulation / threshold) · (sold fraction / threshold) · (volume ratio /
-threshold) · (price z / threshold)``, ``score = 100 · odds / (1 + odds)`` (50 at every threshold).
+Score: ``odds = (accumulation / threshold) · (sold fraction / threshold) · v · z``,
+``score = 100 · odds / (1 + odds)``.
 
 Known false positives: an investor taking profit on genuine good news after building a
 position; a market-wide rally on heavy volume; thin instruments where any sizeable
@@ -41,10 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from surveillance.engine.evidence import (
-    bars_key,
-    bars_key_split,
+    bar_row_before,
     daily_vol,
+    daily_volume,
     key_codes,
+    last_print_at,
+    median_of_others,
     odds_score,
     window_ranges,
 )
@@ -59,22 +64,29 @@ from surveillance.engine.types import (
 )
 
 SCENARIO = "pump_dump"
+SURGE_FLOOR = 0.5
+
+
+def _previous_close(data: SurveillanceData, instrument: int, day: int) -> float:
+    """The instrument's close before ``day``: its last bar before the day, else its last print
+    before the session (NaN when neither exists)."""
+    row = int(bar_row_before(data.bars, np.array([instrument]), np.array([day]))[0]) if len(data.bars) else -1
+    if row >= 0:
+        return float(data.bars.close[row])
+    return float(last_print_at(data.tape, np.array([instrument]), np.array([day * US_PER_DAY]))[0])
 
 
 def _typical_daily_volume(data: SurveillanceData, instrument: IntArray, day: IntArray) -> FloatArray:
     """Median daily public volume of each instrument over its sessions in the data other than
     ``day`` (tape); the median of the last 20 finite bar volumes before ``day`` without tape."""
     out = np.full(len(instrument), np.nan)
-    tape = data.tape
-    if len(tape):
-        keys = bars_key(tape.instrument, tape.ts_us // US_PER_DAY)
-        uniq, inv = np.unique(keys, return_inverse=True)
-        volume = np.bincount(inv, weights=tape.quantity, minlength=len(uniq))
-        u_inst, u_day = bars_key_split(uniq)
-        for k in range(len(instrument)):
-            pick = (u_inst == instrument[k]) & (u_day != day[k])
-            if pick.any():
-                out[k] = float(np.median(volume[pick]))
+    if len(data.tape):
+        dv = daily_volume(data.tape)
+        rows, cols = dv.cell(instrument, day)
+        others = median_of_others(dv.grid)
+        whole = np.array([np.nanmedian(r) if np.isfinite(r).any() else np.nan for r in dv.grid])
+        ok = rows >= 0
+        out[ok] = np.where(cols[ok] >= 0, others[rows[ok], np.maximum(cols[ok], 0)], whole[rows[ok]])
     bars = data.bars
     for k in np.flatnonzero(~np.isfinite(out)).tolist():
         mine = (bars.instrument == instrument[k]) & (bars.day < day[k]) & np.isfinite(bars.volume)
@@ -134,16 +146,16 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     bought_before = window_sum(buy_qty)
     notional_before = window_sum(buy_notional)
     day_weighted = window_sum(buy_qty * d_day.astype(np.float64))
-    inst = trades.instrument[first][sale]
-    typical = _typical_daily_volume(data, inst, d_day[sale])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sold_fraction = sell_qty[sale] / net_before
+    # The cheap tests first: only accumulators that dumped need the market's typical volume.
+    dumped = np.flatnonzero((net_before > 0) & (np.nan_to_num(sold_fraction) >= p["min_sell_fraction_pct"] / 100.0))
+    sale, net_before, bought_before = sale[dumped], net_before[dumped], bought_before[dumped]
+    notional_before, day_weighted = notional_before[dumped], day_weighted[dumped]
+    typical = _typical_daily_volume(data, trades.instrument[first][sale], d_day[sale])
     with np.errstate(divide="ignore", invalid="ignore"):
         accumulation_adv = net_before / typical
-        sold_fraction = sell_qty[sale] / net_before
-    keep = (
-        (net_before > 0)
-        & (np.nan_to_num(accumulation_adv) >= p["min_accumulation_adv_pct"] / 100.0)
-        & (np.nan_to_num(sold_fraction) >= p["min_sell_fraction_pct"] / 100.0)
-    )
+    keep = np.nan_to_num(accumulation_adv) >= p["min_accumulation_adv_pct"] / 100.0
     out: list[Detection] = []
     chosen = np.flatnonzero(keep)
     if len(chosen) == 0:
@@ -218,8 +230,15 @@ def _surge(
     )
     held_days = max(1.0, sale_day - mean_buy_day)
     rise = float(np.log(sell_vwap / buy_vwap))
-    price_z = rise / (sigma * np.sqrt(held_days))
-    if volume_ratio < p["min_volume_ratio"] or price_z < p["min_price_z"]:
+    # A surge is sudden (the sale day against the previous close, in daily σ) or built over
+    # the holding period (the purchase price, in σ·√days); the larger counts.
+    prev_close = _previous_close(data, instrument, sale_day)
+    day_z = float(np.log(sell_vwap / prev_close)) / sigma if np.isfinite(prev_close) else -np.inf
+    price_z = float(max(rise / (sigma * np.sqrt(held_days)), day_z))
+    v_ratio, z_ratio = volume_ratio / p["min_volume_ratio"], price_z / p["min_price_z"]
+    # Volume and price evidence trade off: each must reach half its threshold and together
+    # their product must reach 1 (a score of 50 on the surge alone).
+    if min(v_ratio, z_ratio) < SURGE_FLOOR or v_ratio * z_ratio < 1.0:
         return None
 
     acc_days = int(p["accumulation_days"])
@@ -240,8 +259,8 @@ def _surge(
     summary = (
         f"Bought a net {accumulated:,.0f} shares of instrument {instrument} over the "
         f"{sale_day - first_buy // US_PER_DAY} days before, then sold {sold:,.0f} ({100 * fraction:.0f}%) while "
-        f"volume ran at {volume_ratio:.1f}× normal, at {100 * np.expm1(rise):+.1f}% ({price_z:.1f}σ) over "
-        f"the purchase price."
+        f"volume ran at {volume_ratio:.1f}× normal and the price had surged {price_z:.1f}σ, "
+        f"{100 * np.expm1(rise):+.1f}% over its purchase price."
     )
     order_ids = trades.order_id[evidence]
     return Detection(
@@ -282,7 +301,7 @@ SPEC = DetectorSpec(
         ),
         Param(
             "min_accumulation_adv_pct",
-            2.0,
+            3.0,
             0.01,
             500.0,
             "% ADV",
@@ -306,11 +325,12 @@ SPEC = DetectorSpec(
         ),
         Param(
             "min_price_z",
-            2.0,
+            1.5,
             0.1,
             20.0,
             "σ",
-            "Sale price over purchase price, in daily σ times the square root of the holding days.",
+            "Price surge the account sold into: the larger of its sale price over the previous close in daily σ "
+            "and over its purchase price in σ·√(days held).",
         ),
         Param(
             "surge_window_min",

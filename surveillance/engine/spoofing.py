@@ -66,8 +66,7 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     lives = of.order_lives(data.orders)
     if len(lives) == 0 or len(data.trades) == 0:
         return []
-    inst_u, typical = of.typical_size(lives.instrument, lives.quantity)
-    size_ratio = lives.quantity / of.lookup(inst_u, typical, lives.instrument, 1.0)
+    size_ratio = lives.quantity / lives.typical
     life_s = (lives.ended_us - lives.placed_us) / US_PER_SECOND
     fill_ratio = lives.filled / np.maximum(lives.quantity, 1e-12)
     large = np.flatnonzero(

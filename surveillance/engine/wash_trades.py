@@ -22,7 +22,10 @@ Algorithm.
    market maker's business), not a wash: if its own orders met each other the fill carries the
    account as counterparty (step 1).
 3. Episodes: the matches of one group and instrument closer than ``episode_gap_min`` form one
-   detection, reported on the account with the most matches.
+   episode, reported on the account with the most matches when its evidence ``E`` (below) is
+   at least ``min_evidence``: by default one internal cross, one near match with simultaneous
+   legs at one price and size, or two or more looser near matches. A single loose coincidence
+   between linked accounts (a family's accounts reacting to the same news) is not enough.
 
 Score. Each match has a weight: 1 for an exact cross; for a near match
 ``w = (q_small/q_large) · (1 − ½·Δt/window) · (1 − ½·Δp/tolerance)`` in [0.2, 1] (1 when the
@@ -41,7 +44,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from surveillance.engine.evidence import (
-    bars_key,
+    DailyVolume,
+    daily_volume,
     duration_text,
     groups_of,
     key_codes,
@@ -114,7 +118,9 @@ def _near_matches(
     if len(sells) == 0 or len(buys) == 0:
         return empty, empty, np.zeros(0)
     t_b = trades.ts_us[buys]
-    order, start, stop = window_ranges(key[~is_buy], trades.ts_us[sells], key[is_buy], t_b - window_us, t_b + window_us)
+    order, start, stop = window_ranges(
+        key[~is_buy], trades.ts_us[sells], key[is_buy], t_b - window_us, t_b + window_us, time_sorted=True
+    )
     q, pos = ranges_expand(start, stop)
     b, s = buys[q], sells[order[pos]]
     keep = trades.account[b] != trades.account[s]
@@ -146,16 +152,6 @@ def _near_matches(
     return b[one], s[one], w[one]
 
 
-def _daily_tape_volume(data: SurveillanceData) -> tuple[IntArray, FloatArray]:
-    """(bars-style key (instrument, day), tape volume) per instrument-day, sorted by key."""
-    tape = data.tape
-    if len(tape) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    keys = bars_key(tape.instrument, tape.ts_us // US_PER_DAY)
-    uniq, inv = np.unique(keys, return_inverse=True)
-    return uniq, np.bincount(inv, weights=tape.quantity, minlength=len(uniq)).astype(np.float64)
-
-
 def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detection]:
     """Exact and near wash trades, one detection per group, instrument and episode."""
     p = params_clean(SPEC, params)
@@ -183,7 +179,7 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     m_group, m_inst = group[leg_a], trades.instrument[leg_a]
     order = np.lexsort((start, m_inst, m_group))
     gap_us = int(p["episode_gap_min"] * US_PER_MINUTE)
-    tape_keys, tape_volume = _daily_tape_volume(data)
+    volume = daily_volume(data.tape)
 
     out: list[Detection] = []
     episode: list[int] = []
@@ -197,12 +193,14 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
                 episode.append(i)
                 last_end = max(last_end, int(end[i]))
                 continue
-            out.append(_detection(trades, episode, leg_a, leg_b, weight, exact, start, end, tape_keys, tape_volume))
+            out.append(_detection(trades, episode, leg_a, leg_b, weight, exact, start, end, volume))
         episode = [i]
         last_end = int(end[i])
     if episode:
-        out.append(_detection(trades, episode, leg_a, leg_b, weight, exact, start, end, tape_keys, tape_volume))
-    return out
+        out.append(_detection(trades, episode, leg_a, leg_b, weight, exact, start, end, volume))
+    # One loose coincidence between linked accounts is common (families, a fund's two books);
+    # an episode must carry at least ``min_evidence`` (1 = one internal cross's worth).
+    return [d for d in out if d.features["evidence_weight"] >= p["min_evidence"] - 1e-9]
 
 
 def _detection(
@@ -214,8 +212,7 @@ def _detection(
     exact: np.ndarray,
     start: IntArray,
     end: IntArray,
-    tape_keys: IntArray,
-    tape_volume: FloatArray,
+    volume: DailyVolume,
 ) -> Detection:
     """One detection from the matches of an episode."""
     idx = np.asarray(episode, dtype=np.int64)
@@ -234,9 +231,9 @@ def _detection(
     gap_bps = float(np.max(np.abs(p_a - p_b) / np.maximum((p_a + p_b) / 2.0, 1e-12) * 1e4))
     gap_s = float(np.max(end[idx] - start[idx])) / US_PER_SECOND
     instrument = int(trades.instrument[a[0]])
-    day_key = bars_key(np.array([instrument]), np.array([int(start[idx].min()) // US_PER_DAY]))
-    pos = int(np.searchsorted(tape_keys, day_key[0]))
-    day_volume = float(tape_volume[pos]) if pos < len(tape_keys) and tape_keys[pos] == day_key[0] else 0.0
+    row, col = volume.cell(np.array([instrument]), np.array([int(start[idx].min()) // US_PER_DAY]))
+    day_volume = float(volume.grid[row[0], col[0]]) if row[0] >= 0 and col[0] >= 0 else 0.0
+    day_volume = day_volume if np.isfinite(day_volume) else 0.0
     evidence = float(weight[idx].sum())
     n_exact, n_near = int(exact[idx].sum()), int((~exact[idx]).sum())
     parts = []
@@ -286,7 +283,7 @@ SPEC = DetectorSpec(
         ),
         Param(
             "price_tolerance_bps",
-            5.0,
+            1.0,
             0.0,
             500.0,
             "bps",
@@ -299,6 +296,15 @@ SPEC = DetectorSpec(
             100.0,
             "%",
             "Largest size difference between the two legs, in percent of the larger one.",
+        ),
+        Param(
+            "min_evidence",
+            1.0,
+            0.1,
+            100.0,
+            "matches",
+            "Evidence an episode needs: the sum of its match weights (an internal cross weighs 1, a near "
+            "match 0.2–1 by closeness).",
         ),
         Param(
             "episode_gap_min",

@@ -3,7 +3,7 @@
 The positive case is the conduct FINRA Rule 5270 prohibits: trading on knowledge of an
 imminent block transaction for an account in which the member or associated person has an
 interest, here buying minutes before a large client buy and selling into the price it moved.
-ADV is 1,000,000 shares from the daily bars, so the default 1%-of-ADV threshold is 10,000.
+ADV is 1,000,000 shares from the daily bars, so the default 2%-of-ADV threshold is 20,000.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BARS = [{"day": -d, "close": 100.0, "volume": 1_000_000} for d in range(1, 21)]
 BACKGROUND = b.client_flow(accounts_ids=[51, 52, 53], first_order_id=1000, n_orders=60, price=100.0, every_s=20)
 
 
-def _block(quantity: float = 20_000, at_s: float = 600.0) -> list[dict[str, Any]]:
+def _block(quantity: float = 30_000, at_s: float = 600.0) -> list[dict[str, Any]]:
     """A client buy worked over five minutes in four fills, pushing the price from 100.05 to 100.30."""
     fills = [(at_s + 60 * (k + 1), 100.05 + 0.08 * k + (0.01 if k == 3 else 0.0), quantity / 4) for k in range(4)]
     return b.order_life(1, account=CLIENT, side="buy", at_s=at_s, price=None, quantity=quantity, fills=fills)
@@ -73,8 +73,8 @@ def _run(data: SurveillanceData, **params: float) -> list[Detection]:
 
 
 def test_given_prop_buys_before_client_block_and_sells_after_when_detected_then_one_alert() -> None:
-    # given a proprietary account buying 1,000 three minutes before a 20,000-share client buy
-    # (2% of ADV) and selling them at 100.30 once the block has lifted the price
+    # given a proprietary account buying 1,000 three minutes before a 30,000-share client buy
+    # (3% of ADV) and selling them at 100.30 once the block has lifted the price
     found = _run(_market(_block(), _round_trip(PROP)))
     # then one alert on the proprietary account, with the client order and both trades as evidence
     assert len(found) == 1
@@ -86,9 +86,9 @@ def test_given_prop_buys_before_client_block_and_sells_after_when_detected_then_
     assert d.features["ahead_gap_s"] == pytest.approx(180.0)
     assert d.features["unwind_share"] == 1.0
     assert d.features["profit_bps"] == pytest.approx(30.0)
-    assert d.features["client_adv_pct"] == pytest.approx(2.0)
+    assert d.features["client_adv_pct"] == pytest.approx(3.0)
     assert 40.0 <= d.score <= 100.0
-    assert "3.0 min before" in d.summary and "20,000" in d.summary
+    assert "3.0 min before" in d.summary and "30,000" in d.summary
 
 
 def test_given_employee_spouse_account_trades_ahead_then_alert_on_that_account() -> None:
@@ -156,7 +156,7 @@ def test_given_market_maker_two_sided_quoting_around_the_block_then_no_alert() -
 
 
 def test_parent_and_child_orders_give_one_alert() -> None:
-    # given the block also sent as a 20,000-share child order of the same client a second later
+    # given the block also sent as a 30,000-share child order of the same client a second later
     child = [{**r, "order_id": 2, "t": r["t"] + 1} for r in _block()]
     found = _run(_market(_block(), child, _round_trip(PROP)))
     assert len(found) == 1
@@ -168,7 +168,7 @@ def test_score_rises_with_position_closeness_and_profit() -> None:
     strong = _run(_market(_block(), _round_trip(PROP, quantity=2_000, buy_s=450, sell_price=100.20)))
     blatant = _run(_market(_block(), _round_trip(PROP, quantity=4_000, buy_s=595, sell_price=100.60)))
     assert 0.0 <= mild[0].score < strong[0].score < blatant[0].score <= 100.0
-    assert blatant[0].score > 90.0
+    assert blatant[0].score > 85.0
 
 
 def test_adv_falls_back_to_the_tape() -> None:
