@@ -5,7 +5,7 @@ days that look least like everything else, so an analyst with review capacity fo
 sees the strangest ones first. It is a ranking, not a verdict: the score says how unusual a row is
 *within this table*, so there is always a top row even in a clean market.
 
-Method (docs/surveillance-ml.md):
+Method (docs/surveillance-methodology.md):
 
 1. Scaling. Each feature is centred on its median and divided by a robust spread (IQR / 1.349,
    the normal-consistent σ; when the IQR is 0, 1.2533 × mean absolute deviation from the median;

@@ -5,7 +5,7 @@ column is a plain measurement of how an account behaved in one instrument on one
 unit in the name or stated below. A row exists when the account has at least one order event or
 one execution in the instrument that day (day = ``ts_us // 86_400_000_000``, UTC).
 
-Columns (docs/surveillance-ml.md has the same table):
+Columns (docs/surveillance-methodology.md has the same table):
 
 - ``orders_count`` — new orders entered (count of ``new`` events).
 - ``trades_count`` — executions (rows of ``Trades``).

@@ -56,6 +56,7 @@ class Ctx:
     used: set[tuple[int, int]]
     news_days: set[tuple[int, int]] = field(default_factory=set)
     quiet: set[tuple[int, int]] = field(default_factory=set)
+    busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
     def draw(self, r: Range) -> float:
         return float(self.rng.uniform(r[0], r[1]))
@@ -64,15 +65,23 @@ class Ctx:
         return int(self.rng.integers(int(r[0]), int(r[1]) + 1))
 
     def slot(
-        self, *, min_day: int = 0, exclusive: bool = False, back: int = 0, after: int = 0, news: bool = False
+        self,
+        *,
+        min_day: int = 0,
+        exclusive: bool = False,
+        back: int = 0,
+        after: int = 0,
+        before: int = 0,
+        news: bool = False,
     ) -> tuple[int, int]:
         """An (instrument, day) pair. An exclusive episode reserves its footprint (the day and the
         ``back`` sessions before it) against other price-moving episodes and background
         announcements and surges, and wants no announcement in the ``after`` sessions that
-        follow (its position is still held); an episode that makes ``news`` keeps out of others'
-        quiet sessions. Without that, ground truth blurs: a marked close followed days later by
-        someone else's announcement looks like insider dealing. When the market is too small,
-        the least crowded candidate is taken."""
+        follow (its position is still held) nor in the ``before`` sessions that precede its
+        footprint; an episode that makes ``news`` keeps out of others' quiet sessions. Without
+        that, ground truth blurs: a marked close followed days later by someone else's
+        announcement looks like insider dealing. When the market is too small, the least
+        crowded candidate is taken (a clash inside a footprint counts ten times one outside)."""
         n_days = self.mk.n_days
         lo = min(max(min_day, back), n_days - 1) if exclusive else min(min_day, n_days - 1)
         best, best_clash = (0, lo), 10**9
@@ -80,8 +89,10 @@ class Ctx:
             i, d = int(self.rng.integers(self.mk.n_instruments)), int(self.rng.integers(lo, n_days))
             if not exclusive:
                 return i, d
-            clash = sum((i, x) in self.used for x in range(max(0, d - back), d + 1))
+            # A clash inside the footprint blurs the ground truth most: it weighs ten.
+            clash = 10 * sum((i, x) in self.used for x in range(max(0, d - back), d + 1))
             clash += sum((i, x) in self.news_days for x in range(d + 1, min(d + after, n_days - 1) + 1))
+            clash += sum((i, x) in self.news_days for x in range(max(0, d - back - before), max(0, d - back)))
             clash += int(news and (i, d) in self.quiet)
             if clash < best_clash:
                 best, best_clash = (i, d), clash
@@ -90,6 +101,7 @@ class Ctx:
         i, d = best
         self.used.update((i, x) for x in range(max(0, d - back), d + 1))
         self.quiet.update((i, x) for x in range(d + 1, min(d + after, n_days - 1) + 1))
+        self.quiet.update((i, x) for x in range(max(0, d - back - before), max(0, d - back)))
         if news:
             self.news_days.add((i, d))
         return best
@@ -98,11 +110,15 @@ class Ctx:
         o, c = int(self.mk.open_us[day]), int(self.mk.close_us[day])
         return int(o + (c - o) * self.rng.uniform(lo, hi))
 
-    def account(self, weights: dict[str, float]) -> int:
-        """An account from the named pools (``prop``, ``client``, ``employee``, ``mm``, ``inst``)."""
+    def account(self, weights: dict[str, float], sessions: tuple[int, int] | None = None) -> int:
+        """An account from the named pools (``prop``, ``client``, ``employee``, ``mm``, ``inst``).
+
+        With ``sessions`` (first, last) the account is one not already carrying another episode
+        over those sessions (an insider or a pump is one person's conduct, not the same few
+        accounts every week); the sessions are then booked for it. When every draw is busy the
+        last one is kept."""
         names = list(weights)
         p = np.array([weights[n] for n in names], dtype=np.float64)
-        pool = names[int(self.rng.choice(len(names), p=p / p.sum()))]
         arrays = {
             "prop": self.pop.prop,
             "client": self.pop.clients,
@@ -110,7 +126,17 @@ class Ctx:
             "mm": self.pop.market_makers,
             "inst": self.pop.institutions,
         }
-        return int(self.rng.choice(arrays[pool]))
+        acct = 0
+        for _ in range(50):
+            pool = names[int(self.rng.choice(len(names), p=p / p.sum()))]
+            acct = int(self.rng.choice(arrays[pool]))
+            if sessions is None or not any(
+                lo <= sessions[1] and sessions[0] <= hi for lo, hi in self.busy.get(acct, [])
+            ):
+                break
+        if sessions is not None:
+            self.busy.setdefault(acct, []).append(sessions)
+        return acct
 
     def partner(self, account: int, prob: float) -> int:
         """A linked account of ``account`` with probability ``prob`` (when it has one), else itself."""
@@ -371,7 +397,8 @@ def marking_close_plan(c: Ctx) -> Builder:
     )
     close = int(c.mk.close_us[d])
     start = close - int(window_min * US_PER_MINUTE)
-    c.mk.effects.append(PriceEffect(i, d, start, close, side * push * float(c.mk.vol[i]), False))
+    # The push is a price change like any other: the close and the sessions after carry it.
+    c.mk.effects.append(PriceEffect(i, d, start, close, side * push * float(c.mk.vol[i]), True))
 
     def build(sink: OrderSink) -> Draft:
         volume = c.mk.tape_volume(i, start, close)
@@ -402,7 +429,7 @@ def insider_dealing_plan(c: Ctx) -> Builder:
     sessions_back = int(np.ceil(lead_h / 6.5)) + int(pre_open)
     i, d = c.slot(min_day=min(1, c.mk.n_days - 1), exclusive=True, back=sessions_back, after=QUIET_AFTER, news=True)
     pre_open = pre_open and d >= 1
-    acct = c.account({"employee": 0.4, "client": 0.5, "prop": 0.1})
+    acct = c.account({"employee": 0.4, "client": 0.5, "prop": 0.1}, (d - sessions_back, d + QUIET_AFTER))
     side = int(c.rng.choice([-1, 1]))
     open_d = int(c.mk.open_us[d])
     tn = open_d - int(c.rng.uniform(5, 120) * US_PER_MINUTE) if pre_open else c.time(d, 0.1, 0.85)
@@ -441,9 +468,13 @@ def pump_dump_plan(c: Ctx) -> Builder:
     """Accumulation over days, then a price and volume surge and selling into it (MAR Annex I
     1(a)–(c); 2016/522 Annex II 1.7 "pump and dump")."""
     days_back = c.draw_int(c.kn.pump_accum_days)
-    i, d = c.slot(min_day=min(3, c.mk.n_days - 1), exclusive=True, back=days_back, after=QUIET_AFTER)
+    # No announcement in the footprint nor in the week around it: a pump is its own abuse, not a
+    # position that happens to meet news.
+    i, d = c.slot(
+        min_day=min(3, c.mk.n_days - 1), exclusive=True, back=days_back, after=QUIET_AFTER, before=QUIET_AFTER
+    )
     days_back = min(days_back, d)
-    acct = c.account({"client": 0.6, "prop": 0.2, "employee": 0.2})
+    acct = c.account({"client": 0.6, "prop": 0.2, "employee": 0.2}, (d - days_back, d + QUIET_AFTER))
     accum = c.draw(c.kn.pump_accum_adv)
     move, vol_x, sold = c.draw(c.kn.pump_move_sigma), c.draw(c.kn.pump_volume_x), c.draw(c.kn.pump_sold_share)
     s0 = c.time(d, 0.3 if days_back == 0 else 0.05, 0.5)

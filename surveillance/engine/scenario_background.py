@@ -325,8 +325,11 @@ def background_plan(
 
 
 def _day_quotes(mk: Market, i: int, d: int, prev: float, shift: float, effects: list[PriceEffect]) -> QuotePath:
-    """One session's quotes: the calibrated bridge to the planned close, then the day's price
-    effects ramped in on top (the bridge ends at the close before effects)."""
+    """One session's quotes. A day without price effects is the calibrated bridge to the
+    planned close. On a day with effects the bridge holds only up to the first effect: from
+    then on the log price is a free random walk (a martingale, nothing pulls it back towards a
+    pre-drawn close) with the effects ramped in on top, so an announcement's jump, a block's
+    impact or a closing push is still in the close and in the daily bar."""
     rng = stream_rng(mk.seed, "quotes", i, d)
     target = float(mk.base_close[i, d]) * float(np.exp(shift))
     n_quotes = max(10, int(QUOTES_PER_DAY * np.sqrt(mk.activity)))
@@ -339,13 +342,39 @@ def _day_quotes(mk: Market, i: int, d: int, prev: float, shift: float, effects: 
         close_us=int(mk.close_us[d]),
         n_quotes=n_quotes,
     )
+    if not effects:
+        return q
     log_f = np.zeros(q.ts_us.size)
     for e in effects:
         if e.end_us > e.start_us:
             log_f += e.log_move * np.clip((q.ts_us - e.start_us) / (e.end_us - e.start_us), 0.0, 1.0)
         else:
             log_f += e.log_move * (q.ts_us >= e.start_us)
-    return quotes_shift(q, np.exp(log_f))
+    return quotes_shift(q, np.exp(log_f + _unpinned(rng, q, prev, target, float(mk.vol[i]), effects)))
+
+
+def _unpinned(
+    rng: np.random.Generator, q: QuotePath, prev: float, target: float, sigma: float, effects: list[PriceEffect]
+) -> FloatArray:
+    """Log change turning the day's bridge into one that is pinned only up to the first effect.
+
+    A Brownian bridge B plus t·Z (Z standard normal, independent) is a Brownian motion W on the
+    day. Up to τ (the last quote at or before the first effect) the path is W bridged to the
+    planned drift r·τ (r = the day's calibrated log return); after τ it moves by W's free
+    increments and the drift stops, so the expected close is the price just after the effects."""
+    span = float(q.ts_us[-1] - q.ts_us[0])
+    t = (q.ts_us - q.ts_us[0]) / span
+    r = float(np.log(target / prev))
+    noise = np.log(q.mid) - np.log(prev) - r * t  # σ·B(t), B the bridge quote_day drew
+    walk = noise + sigma * t * float(rng.standard_normal())  # σ·W(t)
+    first = min(e.start_us for e in effects)
+    k = max(int(np.searchsorted(q.ts_us, first, side="right")) - 1, 0)
+    tau = float(t[k])
+    m = np.minimum(t, tau)
+    pinned = walk - (m / tau) * walk[k] if tau > 0 else walk
+    new_log = r * m + np.where(t <= tau, pinned, walk - walk[k])
+    unpinned: FloatArray = new_log - (r * t + noise)
+    return unpinned
 
 
 def _day_tape(
@@ -383,15 +412,19 @@ def quotes_tape_build(mk: Market) -> None:
         if mk.open_us[d] <= s.start_us < mk.close_us[d]:
             surges.setdefault((s.instrument, d), []).append(s)
     for i in range(n):
-        shift = 0.0  # permanent log moves so far (news, impact)
+        shift = 0.0  # log gap between the path and the calibrated closes (effects, unpinned walks)
         prev = float(mk.hist_close[i, -1])
         days_q: list[QuotePath] = []
         days_t: list[tuple[IntArray, FloatArray, FloatArray]] = []
         for d in range(nd):
             todays = effects.get((i, d), [])
             q = _day_quotes(mk, i, d, prev, shift, todays)
-            shift += sum(e.log_move for e in todays if e.permanent)
             prev = float(q.mid[-1])
+            if todays:
+                # Later sessions follow the calibrated returns from where this one closed, less
+                # the moves that fade overnight (a pump's rise).
+                fading = sum(e.log_move for e in todays if not e.permanent)
+                shift = float(np.log(prev / float(mk.base_close[i, d]))) - fading
             mk.day_close[i, d] = prev
             days_q.append(q)
             days_t.append(_day_tape(mk, i, d, q, surges.get((i, d), [])))

@@ -57,8 +57,9 @@ class Episode:
 @dataclass(frozen=True)
 class PriceEffect:
     """A move of an instrument's log price that ramps linearly over [start_us, end_us] on one
-    day and holds to the close. ``permanent`` moves shift every later day too (news, impact);
-    the others revert overnight (a marked close, a pump)."""
+    day and holds to the close (the day's close and daily bar carry it). ``permanent`` moves
+    shift every later day too (news, impact, a marked close); the others fade by the next
+    session's close (a pump's rise, dumped)."""
 
     instrument: int
     day: int

@@ -10,6 +10,8 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
+from surveillance.engine.scenario_background import quotes_tape_build
+from surveillance.engine.scenario_market import Market, PriceEffect
 from surveillance.engine.scenarios import HISTORY_DAYS, SCENARIOS, SEVERITY_KNOBS, GeneratedMarket, market_generate
 from surveillance.engine.types import AccountKind, EventKind, SurveillanceData, SurveillanceInputError
 
@@ -282,3 +284,90 @@ def test_given_room_then_price_moving_episodes_keep_other_announcements_out_of_t
             if i != e.instrument or (e.scenario == "insider_dealing" and ts == e.end_us):
                 continue  # another instrument, or the insider's own announcement
             assert not first <= session_of(ts) <= last + 5, (e.scenario, e.instrument, first, last)
+
+
+def _still_market(day_return: float, effects: list[PriceEffect]) -> Market:
+    """One instrument, one session, a planned close ``day_return`` (log) from the previous one
+    and a near-zero volatility, so the path is its drift plus the effects and nothing else."""
+    day = 19_724  # 2024-01-02
+    open_us, close_us = day * DAY_US + 52_200_000_000, day * DAY_US + 75_600_000_000
+    mk = Market(
+        seed=3,
+        hist_days=np.array([day - 1], dtype=np.int64),
+        days=np.array([day], dtype=np.int64),
+        open_us=np.array([open_us], dtype=np.int64),
+        close_us=np.array([close_us], dtype=np.int64),
+        hist_close=np.array([[100.0]]),
+        base_close=np.array([[100.0 * np.exp(day_return)]]),
+        vol=np.array([1e-9]),
+        adv=np.array([1e5]),
+        activity=0.05,
+    )
+    mk.effects.extend(effects)
+    quotes_tape_build(mk)
+    return mk
+
+
+def test_given_news_on_a_falling_day_when_quotes_are_built_then_the_jump_is_all_in_the_close():
+    """A price-sensitive announcement is a permanent price change: after it the price is a
+    martingale, so (volatility ≈ 0) the close sits exactly the jump above the pre-news price.
+    A path pinned to the planned close (−15% on the day) would keep sliding after the jump
+    and give back 7.5 points of the 10-point jump by the close."""
+    day = 19_724
+    t_news = day * DAY_US + 52_200_000_000 + 11_700_000_000  # mid-session
+    mk = _still_market(-0.15, [PriceEffect(0, 0, t_news, t_news, 0.10, True)])
+    before = mk.mid_at(0, t_news - 1)
+    assert np.log(mk.day_close[0, 0] / before) == pytest.approx(0.10, abs=2e-3)
+    after = int(mk.q_ts[0][np.searchsorted(mk.q_ts[0], t_news)])  # the first quote after the news
+    assert mk.mid_at(0, after) == pytest.approx(before * np.exp(0.10), rel=2e-3)
+
+
+def test_given_a_closing_push_against_the_day_when_quotes_are_built_then_the_close_carries_it():
+    """A marking-the-close push over the last five minutes ends in the close in full, even on a
+    day whose planned close lies 15% the other way (no pull back to a pre-drawn close)."""
+    day = 19_724
+    close_us = day * DAY_US + 75_600_000_000
+    start = close_us - 300_000_000
+    mk = _still_market(-0.15, [PriceEffect(0, 0, start, close_us, 0.01, True)])
+    assert np.log(mk.day_close[0, 0] / mk.mid_at(0, start - 1)) == pytest.approx(0.01, abs=1e-3)
+
+
+def test_given_a_marking_close_episode_then_the_close_moved_in_the_markers_favour(market):
+    """Marking the close (2016/522 Annex II 1.4): the day's close bar is beyond the mid in force
+    before the episode's window, in the direction the account traded."""
+    d = market.data
+    episodes = [e for e in market.episodes if e.scenario == "marking_close"]
+    assert episodes
+    for e in episodes:
+        side = int(d.orders.side[np.isin(d.orders.order_id, e.order_ids)][0])
+        q = np.flatnonzero((d.quotes.instrument == e.instrument) & (d.quotes.ts_us < e.start_us))[-1]
+        ref = 0.5 * (d.quotes.bid[q] + d.quotes.ask[q])
+        bar = (d.bars.instrument == e.instrument) & (d.bars.day == e.start_us // DAY_US)
+        assert side * (float(d.bars.close[bar][0]) - ref) > 0, (e.instrument, side, ref, d.bars.close[bar])
+
+
+def test_given_pump_episodes_then_no_announcement_falls_in_or_just_before_their_footprint():
+    """A pump and dump is its own abuse: no price-sensitive news on its instrument from five
+    sessions before the accumulation to the dump (nor in the five after, the test above)."""
+    g = market_generate(seed=8, days=20, instruments=12, episodes_per_scenario=3, activity=0.03)
+    sessions = np.unique(g.data.bars.day[g.data.bars.day >= g.data.orders.ts_us.min() // DAY_US])
+    news = g.data.news
+    ps_session = np.searchsorted(sessions, news.ts_us // DAY_US)  # pre-open news: that session
+    for e in (e for e in g.episodes if e.scenario == "pump_dump"):
+        first = int(np.searchsorted(sessions, e.start_us // DAY_US))
+        last = int(np.searchsorted(sessions, e.end_us // DAY_US))
+        hit = news.price_sensitive & (news.instrument == e.instrument)
+        hit &= (ps_session >= first - 5) & (ps_session <= last)
+        assert not hit.any(), (e.instrument, first, last)
+
+
+def test_given_insider_and_pump_episodes_then_no_account_carries_two_at_once():
+    """Each insider or pump episode is one person's conduct: the same account never carries two
+    overlapping ones (employees stay the natural insiders, spread over more accounts)."""
+    scenarios = ["insider_dealing", "pump_dump"]
+    g = market_generate(seed=7, days=20, instruments=12, episodes_per_scenario=10, activity=0.03, scenarios=scenarios)
+    eps = g.episodes
+    for k, a in enumerate(eps):
+        for b in eps[k + 1 :]:
+            assert a.account != b.account or a.end_us < b.start_us or b.end_us < a.start_us
+    assert any(g.data.accounts.is_employee[e.account - 1] for e in eps if e.scenario == "insider_dealing")
