@@ -279,6 +279,9 @@ def market_write(gen: Any) -> None:
                 f"SELECT setval(pg_get_serial_sequence('portfolios_{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM portfolios_{table}), 1))"
             )
+        # Fresh statistics, as autovacuum would give a table after a bulk load: without them the
+        # planner expects a few hundred events and nests loops over a million.
+        c.execute("ANALYZE")
 
 
 @dataclass

@@ -50,7 +50,10 @@ parameters, and each alert is matched to the episodes.
 - **Prices**: daily closes taken from random stretches of real S&P 500 closes (skfolio's data
   set; a geometric random walk when it is missing), 60 sessions of history for volatility and
   average daily volume (ADV), then intraday quotes on a Brownian bridge between consecutive
-  closes, with the spread calibrated on the daily volatility, and a public tape around them
+  closes until the first price effect of the day (an announcement, a block's impact, an
+  episode's push); from there the price is a free random walk with the effects on top, so the
+  close, the daily bar and later sessions carry them (only a pump's rise fades by the next
+  close). The spread is calibrated on the daily volatility, with a public tape around the quotes
   (heavier in the last ten minutes, as closing activity is). The firm's own executions print
   on the tape too; ADV is measured on that tape.
 - **Innocent flow** that looks like abuse often enough to make precision meaningful, busier
