@@ -10,6 +10,7 @@ carries the machine and date it was measured on.
 
 from __future__ import annotations
 
+import io
 import os
 import platform
 import re
@@ -19,13 +20,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+import pandas as pd
 import psycopg
 import requests
 
@@ -368,3 +372,68 @@ def now_utc() -> str:
 
 def rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else float("inf")
+
+
+# ---------------------------------------------------------------------------- bulk writes (COPY)
+
+COPY_CHUNK_ROWS = 500_000  # rows per CSV chunk sent to COPY: ~50 MB of text at most
+
+
+def ts_text(ts_us: np.ndarray) -> np.ndarray:
+    """int64 epoch microseconds as PostgreSQL timestamptz literals (UTC)."""
+    return np.char.add(np.datetime_as_string(ts_us.astype("datetime64[us]"), unit="us"), "+00")
+
+
+def copy_rows(cursor: Any, table: str, columns: Mapping[str, Any], *, ts: Sequence[str] = ()) -> int:
+    """COPY ``columns`` (arrays of one length, or scalars) into ``table`` in chunks; returns the rows.
+
+    ``ts`` names columns of int64 epoch µs written as UTC timestamps; NaN/None are NULL, an empty
+    string stays an empty string. ``cursor`` is a psycopg cursor.
+    """
+    n = max(len(v) for v in columns.values() if not np.isscalar(v))
+    names = ", ".join(columns)
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+        for lo in range(0, n, COPY_CHUNK_ROWS):
+            hi = min(n, lo + COPY_CHUNK_ROWS)
+            part = {}
+            for k, v in columns.items():
+                if np.isscalar(v):
+                    part[k] = v
+                    continue
+                # A Series is cut by position and re-indexed, so every chunk lines up with the frame.
+                cut = v.iloc[lo:hi].reset_index(drop=True) if isinstance(v, pd.Series) else v[lo:hi]
+                part[k] = ts_text(np.asarray(cut)) if k in ts else cut
+            buffer = io.StringIO()
+            pd.DataFrame(part, index=pd.RangeIndex(hi - lo)).to_csv(buffer, index=False, header=False, na_rep="\\N")
+            copy.write(buffer.getvalue())
+    return n
+
+
+def sequences_reset(cursor: Any, tables: Sequence[str]) -> None:
+    """Move each table's id sequence past the ids written explicitly."""
+    for table in tables:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
+        )
+
+
+def equities_copy(cursor: Any, ids: Any, symbols: Any) -> int:
+    """US equities with the given ids and symbols (tick 0.01, lots of 100)."""
+    return copy_rows(
+        cursor,
+        "portfolios_instrument",
+        {
+            "id": ids,
+            "symbol": symbols,
+            "name": "",
+            "kind": "equity",
+            "currency": "USD",
+            "sector": "",
+            "country": "US",
+            "tick_size": 0.01,
+            "lot_size": 100,
+            "multiplier": 1,
+            "option_right": "",
+            "is_active": True,
+        },
+    )

@@ -19,7 +19,6 @@ Figures go to the "surveillance" section of ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -49,16 +48,8 @@ def timed(fn: Callable[[], T], repeats: int = 1) -> tuple[float, T]:
     return best, out  # type: ignore[return-value]
 
 
-def _ts_text(ts_us: np.ndarray) -> np.ndarray:
-    return np.char.add(np.datetime_as_string(ts_us.astype("datetime64[us]"), unit="us"), "+00")
-
-
 def _copy(cursor: Any, table: str, frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
-    columns = ", ".join(frame.columns)
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-        copy.write(buffer.getvalue())
+    common.copy_rows(cursor, table, {c: frame[c] for c in frame.columns})
 
 
 def market_write(gen: Any) -> None:
@@ -94,25 +85,8 @@ def market_write(gen: Any) -> None:
     instruments = sorted(set(o.instrument.tolist()) | set(q.instrument.tolist()) | set(bars.instrument.tolist()))
     with connection.cursor() as c:
         raw = c.cursor
-        _copy(
-            raw,
-            "portfolios_instrument",
-            pd.DataFrame(
-                {
-                    "id": [i + 1 for i in instruments],
-                    "symbol": [gen.instrument_symbols.get(i, f"S{i}") for i in instruments],
-                    "name": "",
-                    "kind": "equity",
-                    "currency": "USD",
-                    "sector": "",
-                    "country": "US",
-                    "tick_size": 0.01,
-                    "lot_size": 100,
-                    "multiplier": 1,
-                    "option_right": "",
-                    "is_active": True,
-                }
-            ),
+        common.equities_copy(
+            raw, [i + 1 for i in instruments], [gen.instrument_symbols.get(i, f"S{i}") for i in instruments]
         )
         _copy(
             raw,
@@ -165,7 +139,7 @@ def market_write(gen: Any) -> None:
                     "time_in_force": "day",
                     "venue": "XNAS",
                     "broker": "",
-                    "arrival_ts": _ts_text(new["ts"].to_numpy()),
+                    "arrival_ts": common.ts_text(new["ts"].to_numpy()),
                     "account_id": new["account"] + 1,
                     "instrument_id": new["instrument"] + 1,
                 }
@@ -179,7 +153,7 @@ def market_write(gen: Any) -> None:
                     "order_id": o.order_id + 1,
                     "sequence": seq,
                     "event_type": event_names[o.kind],
-                    "ts": _ts_text(o.ts_us),
+                    "ts": common.ts_text(o.ts_us),
                     "price": price,
                     "quantity": quantity,
                     "reason": "",
@@ -203,7 +177,7 @@ def market_write(gen: Any) -> None:
                     "venue": "XNAS",
                     "broker": "",
                     "commission": 0,
-                    "ts": _ts_text(t.ts_us),
+                    "ts": common.ts_text(t.ts_us),
                 }
             ),
         )
@@ -213,7 +187,7 @@ def market_write(gen: Any) -> None:
             pd.DataFrame(
                 {
                     "instrument_id": q.instrument + 1,
-                    "ts": _ts_text(q.ts_us),
+                    "ts": common.ts_text(q.ts_us),
                     "venue": "NBBO",
                     "bid": q.bid,
                     "ask": q.ask,
@@ -228,7 +202,7 @@ def market_write(gen: Any) -> None:
             pd.DataFrame(
                 {
                     "instrument_id": tape.instrument + 1,
-                    "ts": _ts_text(tape.ts_us),
+                    "ts": common.ts_text(tape.ts_us),
                     "venue": "XNAS",
                     "tape_id": "P" + pd.Series(np.arange(len(tape))).astype(str),
                     "price": tape.price,
@@ -242,7 +216,7 @@ def market_write(gen: Any) -> None:
             pd.DataFrame(
                 {
                     "instrument_id": news.instrument + 1,
-                    "ts": _ts_text(news.ts_us),
+                    "ts": common.ts_text(news.ts_us),
                     "event_type": "news",
                     "headline": "[synthetic] news",
                     "price_sensitive": news.price_sensitive,
@@ -263,22 +237,24 @@ def market_write(gen: Any) -> None:
                 }
             ),
         )
-        for table in (
-            "instrument",
-            "beneficialowner",
-            "account",
-            "order",
-            "orderevent",
-            "trade",
-            "quote",
-            "markettrade",
-            "marketevent",
-            "pricebar",
-        ):
-            c.execute(
-                f"SELECT setval(pg_get_serial_sequence('portfolios_{table}', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM portfolios_{table}), 1))"
-            )
+        common.sequences_reset(
+            c,
+            [
+                f"portfolios_{t}"
+                for t in (
+                    "instrument",
+                    "beneficialowner",
+                    "account",
+                    "order",
+                    "orderevent",
+                    "trade",
+                    "quote",
+                    "markettrade",
+                    "marketevent",
+                    "pricebar",
+                )
+            ],
+        )
         # Fresh statistics, as autovacuum would give a table after a bulk load: without them the
         # planner expects a few hundred events and nests loops over a million.
         c.execute("ANALYZE")

@@ -25,7 +25,6 @@ Figures go to the "tca" section of ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -46,34 +45,9 @@ VENUES = np.array(["XNAS", "XNYS", "ARCX", "BATS", "IEXG", "EDGX"])  # engine ve
 BROKERS = np.array(["BRK-ALPHA", "BRK-BETA", "BRK-GAMMA"])  # engine broker codes 1..3
 #: Rows per COPY chunk: one chunk of 5·10⁵ quotes is ~40 MB of CSV text, so 10⁷ ticks stream
 #: without holding the whole text in memory.
-COPY_CHUNK_ROWS = 500_000
 
 
 # ---------------------------------------------------------------------------- writing the market
-
-
-def _ts_text(ts_us: np.ndarray) -> np.ndarray:
-    return np.char.add(np.datetime_as_string(ts_us.astype("datetime64[us]"), unit="us"), "+00")
-
-
-def _copy(cursor: Any, table: str, columns: dict[str, Any], *, ts: Sequence[str] = ()) -> int:
-    """COPY ``columns`` (arrays of one length, or scalars) into ``table`` in chunks; returns the rows.
-
-    ``ts`` names columns of int64 epoch µs written as UTC timestamps.
-    """
-    n = max(len(v) for v in columns.values() if not np.isscalar(v))
-    names = ", ".join(columns)
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-        for lo in range(0, n, COPY_CHUNK_ROWS):
-            hi = min(n, lo + COPY_CHUNK_ROWS)
-            part = {
-                k: (_ts_text(np.asarray(v[lo:hi])) if k in ts else v[lo:hi]) if not np.isscalar(v) else v
-                for k, v in columns.items()
-            }
-            buffer = io.StringIO()
-            pd.DataFrame(part, index=pd.RangeIndex(hi - lo)).to_csv(buffer, index=False, header=False, na_rep="\\N")
-            copy.write(buffer.getvalue())
-    return n
 
 
 def _whole_shares(order_id: np.ndarray, quantity: np.ndarray) -> np.ndarray:
@@ -86,13 +60,6 @@ def _whole_shares(order_id: np.ndarray, quantity: np.ndarray) -> np.ndarray:
     prev = np.r_[0.0, cum[:-1]]
     prev[start] = 0.0
     return (cum - prev).astype(np.int64)
-
-
-def _setval(cursor: Any, tables: Sequence[str]) -> None:
-    for table in tables:
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
-        )
 
 
 def market_write(market: Any) -> dict[str, int]:
@@ -139,25 +106,10 @@ def market_write(market: Any) -> dict[str, int]:
     rows: dict[str, int] = {}
     with connection.cursor() as c:
         raw = c.cursor
-        rows["instruments"] = _copy(
-            raw,
-            "portfolios_instrument",
-            {
-                "id": np.arange(1, n_inst + 1),
-                "symbol": np.char.add("TCA", np.arange(1, n_inst + 1).astype(str)),
-                "name": "",
-                "kind": "equity",
-                "currency": "USD",
-                "sector": "",
-                "country": "US",
-                "tick_size": 0.01,
-                "lot_size": 100,
-                "multiplier": 1,
-                "option_right": "",
-                "is_active": True,
-            },
+        rows["instruments"] = common.equities_copy(
+            raw, np.arange(1, n_inst + 1), np.char.add("TCA", np.arange(1, n_inst + 1).astype(str))
         )
-        _copy(
+        common.copy_rows(
             raw,
             "portfolios_account",
             {
@@ -169,7 +121,7 @@ def market_write(market: Any) -> dict[str, int]:
                 "desk_id": desk.pk,
             },
         )
-        rows["parent orders"] = _copy(
+        rows["parent orders"] = common.copy_rows(
             raw,
             "portfolios_order",
             {
@@ -188,7 +140,7 @@ def market_write(market: Any) -> dict[str, int]:
             },
             ts=("arrival_ts",),
         )
-        rows["child orders"] = _copy(
+        rows["child orders"] = common.copy_rows(
             raw,
             "portfolios_order",
             {
@@ -208,7 +160,7 @@ def market_write(market: Any) -> dict[str, int]:
             },
             ts=("arrival_ts",),
         )
-        rows["order events"] = _copy(
+        rows["order events"] = common.copy_rows(
             raw,
             "portfolios_orderevent",
             {
@@ -222,7 +174,7 @@ def market_write(market: Any) -> dict[str, int]:
             },
             ts=("ts",),
         )
-        rows["fills (trades)"] = _copy(
+        rows["fills (trades)"] = common.copy_rows(
             raw,
             "portfolios_trade",
             {
@@ -240,7 +192,7 @@ def market_write(market: Any) -> dict[str, int]:
             },
             ts=("ts",),
         )
-        rows["quotes"] = _copy(
+        rows["quotes"] = common.copy_rows(
             raw,
             "portfolios_quote",
             {
@@ -254,7 +206,7 @@ def market_write(market: Any) -> dict[str, int]:
             },
             ts=("ts",),
         )
-        rows["tape prints"] = _copy(
+        rows["tape prints"] = common.copy_rows(
             raw,
             "portfolios_markettrade",
             {
@@ -267,7 +219,7 @@ def market_write(market: Any) -> dict[str, int]:
             },
             ts=("ts",),
         )
-        rows["daily bars"] = _copy(
+        rows["daily bars"] = common.copy_rows(
             raw,
             "portfolios_pricebar",
             {
@@ -280,7 +232,7 @@ def market_write(market: Any) -> dict[str, int]:
                 "source": "synthetic",
             },
         )
-        _setval(c, ("portfolios_instrument", "portfolios_account", "portfolios_order"))
+        common.sequences_reset(c, ("portfolios_instrument", "portfolios_account", "portfolios_order"))
         c.execute("ANALYZE")  # fresh statistics, as autovacuum would give a table loaded long ago
     return rows
 

@@ -1,7 +1,8 @@
 """Poor executions raised into the surveillance review queue (scenario ``best_execution``).
 
-The one place best execution crosses into surveillance, through the documented service
-``surveillance.services.alert_raise`` (an import-linter contract allows this module and no other).
+The one place best execution crosses into surveillance, through the documented services
+``surveillance.services.alert_raise`` and, for a run's poor executions in one batch,
+``alerts_raise`` (an import-linter contract allows this module and no other).
 
 An order is a poor execution when its cost against the arrival mid exceeds the expected cost for
 its conditions by more than ``TCA_POOR_MARGIN_BPS``. Its score (0–100) grows with the excess:
@@ -11,6 +12,7 @@ one twice the margin beyond expectation scores 100.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.models import CalculationRun
@@ -41,16 +43,9 @@ def _summary(result: TcaOrderResult) -> str:
     )
 
 
-def poor_execution_alert_raise(
-    *,
-    result: TcaOrderResult,
-    order_ids: list[int],
-    trade_ids: list[int],
-    margin_bps: float,
-    run: CalculationRun | None,
-) -> int:
-    """Raise (or merge into the open alert of the same episode) the alert of one poor execution;
-    returns the alert id. ``order_ids`` are the parent and its children, ``trade_ids`` its fills."""
+def _alert_input(
+    result: TcaOrderResult, order_ids: list[int], trade_ids: list[int], margin_bps: float
+) -> surveillance_services.AlertInput:
     assert result.cost_arrival_bps is not None and result.predicted_cost_bps is not None
     figures: dict[str, Any] = {
         "cost_arrival_bps": result.cost_arrival_bps,
@@ -64,7 +59,7 @@ def poor_execution_alert_raise(
         "cost_vwap_bps": result.cost_vwap_bps,
     }
     explanation = result.explanation or {}
-    alert = surveillance_services.alert_raise(
+    return surveillance_services.AlertInput(
         scenario=SCENARIO,
         account=result.account,
         instrument=result.instrument,
@@ -85,6 +80,44 @@ def poor_execution_alert_raise(
         },
         parameters={"margin_bps": margin_bps, "expected_basis": explanation.get("basis", "")},
         model_version=result.model_version,
-        run=run,
     )
-    return int(alert.pk)
+
+
+def poor_executions_alerts_raise(
+    *,
+    results: Sequence[TcaOrderResult],
+    order_ids: Mapping[int, list[int]],
+    trade_ids: Mapping[int, list[int]],
+    margin_bps: float,
+    run: CalculationRun | None,
+) -> list[int]:
+    """Raise (or merge into the open alert of the same episode) the alerts of poor executions,
+    in one batch with one audit event; returns the alert id of each result, in order.
+
+    ``order_ids`` maps a result's parent order id to the parent and its children, ``trade_ids``
+    to its fills (a missing entry: none). ``results`` need ``account`` and ``instrument`` loaded.
+    """
+    items = [
+        _alert_input(r, order_ids.get(r.order_id, [r.order_id]), trade_ids.get(r.order_id, []), margin_bps)
+        for r in results
+    ]
+    return [int(alert.pk) for alert in surveillance_services.alerts_raise(items=items, run=run)]
+
+
+def poor_execution_alert_raise(
+    *,
+    result: TcaOrderResult,
+    order_ids: list[int],
+    trade_ids: list[int],
+    margin_bps: float,
+    run: CalculationRun | None,
+) -> int:
+    """Raise (or merge into the open alert of the same episode) the alert of one poor execution;
+    returns the alert id. ``order_ids`` are the parent and its children, ``trade_ids`` its fills."""
+    return poor_executions_alerts_raise(
+        results=[result],
+        order_ids={result.order_id: order_ids},
+        trade_ids={result.order_id: trade_ids},
+        margin_bps=margin_bps,
+        run=run,
+    )[0]

@@ -14,6 +14,7 @@ trades belong to (when ``TCA_INCREMENTAL`` is on).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -23,9 +24,10 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import JSONField, Model, Q
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from audit.services import audit_record, inputs_hash_of
 from core.errors import ValidationFailed
@@ -35,7 +37,7 @@ from execution_quality.engine.compute import TcaResult, tca_compute
 from execution_quality.engine.types import TcaParams
 from execution_quality.models import TcaExecutionResult, TcaOrderResult
 from execution_quality.selectors import flag_names
-from execution_quality.services.alerts import poor_execution_alert_raise
+from execution_quality.services.alerts import poor_executions_alerts_raise
 from execution_quality.services.inputs import TcaInputs, tca_inputs_load
 from execution_quality.services.model import (
     ActiveModel,
@@ -45,7 +47,7 @@ from execution_quality.services.model import (
     expected_costs,
     json_safe,
 )
-from portfolios.models import Order, Trade
+from portfolios.models import Account, Instrument, Order, Trade
 from portfolios.selectors import desk_ids as user_desk_ids
 
 Progress = Callable[[int, str], None]
@@ -175,18 +177,6 @@ def _parent_ids(parameters: dict[str, Any]) -> list[int]:
     return [r[0] for r in sorted(rows, key=lambda r: (r[1].date(), r[2], r[0]))]
 
 
-def _dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=int(us))
-
-
-def _n(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
-def _dec(x: float, q: Decimal) -> Decimal:
-    return Decimal(repr(float(x))).quantize(q)
-
-
 def _expected(inputs: TcaInputs, result: TcaResult, model: ActiveModel | None) -> Expected:
     f = result.orders.features
     rows = cost_rows(
@@ -213,143 +203,216 @@ def _expected(inputs: TcaInputs, result: TcaResult, model: ActiveModel | None) -
 _ORDER_FIELDS = [f.name for f in TcaOrderResult._meta.concrete_fields if f.name not in {"id", "order"}]
 _EXEC_FIELDS = [f.name for f in TcaExecutionResult._meta.concrete_fields if f.name not in {"id", "trade"}]
 
+Columns = dict[str, list[Any]]  # attname -> one value per row, as stored (None for SQL NULL)
 
-def _order_results(
+
+def _col(values: Any) -> list[float | None]:
+    """Floats as Python floats, NaN and infinities as None (stored as NULL)."""
+    a = np.asarray(values, dtype=np.float64)
+    out: list[float | None] = list(a.tolist())
+    for i in np.flatnonzero(~np.isfinite(a)).tolist():
+        out[i] = None
+    return out
+
+
+def _dec_col(values: Any, q: Decimal, *, where: Any = None) -> list[Decimal | None]:
+    """Each value as a Decimal quantized to ``q`` (None where ``where`` is False), rounding its
+    shortest repr half-even (not binary float rounding; PostgreSQL's numeric would round half up)."""
+    a = np.asarray(values, dtype=np.float64).tolist()
+    keep = [True] * len(a) if where is None else np.asarray(where, dtype=bool).tolist()
+    return [Decimal(repr(x)).quantize(q) if k else None for x, k in zip(a, keep, strict=True)]
+
+
+def _dt_col(us: Any) -> list[datetime]:
+    return [_EPOCH + timedelta(microseconds=u) for u in np.asarray(us, dtype=np.int64).tolist()]
+
+
+def _order_columns(
     run: CalculationRun, inputs: TcaInputs, result: TcaResult, expected: Expected, margin_bps: float
-) -> list[TcaOrderResult]:
+) -> Columns:
+    """The batch's ``TcaOrderResult`` rows as columns keyed by attname (``id`` aside)."""
     o, b, s, f = result.orders, result.orders.benchmarks, result.orders.shortfall, result.orders.features
     # Plain lists: indexing pandas columns row by row costs more than the rest of the loop.
     meta = {c: inputs.order_meta[c].tolist() for c in inputs.order_meta.columns}
+    n = len(inputs.orders)
     cost = o.cost_bps("arrival")
     poor = np.isfinite(cost) & np.isfinite(expected.cost_bps) & (cost > expected.cost_bps + margin_bps)
-    out = []
-    for i in range(len(inputs.orders)):
-        bits = int(o.flags[i])
-        out.append(
-            TcaOrderResult(
-                order_id=int(meta["order_id"][i]),
-                run=run,
-                account_id=int(meta["account_id"][i]),
-                desk_id=int(meta["desk_id"][i]),
-                instrument_id=int(meta["instrument_id"][i]),
-                side=str(meta["side"][i]),
-                order_type=str(meta["order_type"][i]),
-                venue=inputs.venues.label(int(f.venue[i])),
-                broker=inputs.brokers.label(int(f.broker[i])),
-                arrival_ts=_dt(inputs.orders.arrival_us[i]),
-                end_ts=_dt(inputs.orders.end_us[i]),
-                quantity=Decimal(str(meta["quantity"][i])),
-                filled_quantity=_dec(o.filled_quantity[i], _Q6),
-                n_fills=int(o.n_fills[i]),
-                avg_price=_dec(o.avg_price[i], _Q8) if np.isfinite(o.avg_price[i]) else None,
-                notional=_dec(o.filled_quantity[i] * o.avg_price[i], _Q4) if o.n_fills[i] else Decimal(0),
-                fees=_dec(o.fees[i], _Q4),
-                arrival_price=_n(b.arrival_price[i]),
-                vwap=_n(b.vwap[i]),
-                twap=_n(b.twap[i]),
-                pwp=_n(b.pwp[i]),
-                prev_close=_n(b.prev_close[i]),
-                open_price=_n(b.open[i]),
-                close_price=_n(b.close[i]),
-                cost_arrival_bps=_n(cost[i]),
-                cost_vwap_bps=_n(o.cost_bps("vwap")[i]),
-                cost_twap_bps=_n(o.cost_bps("twap")[i]),
-                cost_pwp_bps=_n(o.cost_bps("pwp")[i]),
-                cost_prev_close_bps=_n(o.cost_bps("prev_close")[i]),
-                cost_open_bps=_n(o.cost_bps("open")[i]),
-                cost_close_bps=_n(o.cost_bps("close")[i]),
-                shortfall_bps=_n(s.total_bps[i]),
-                shortfall_delay_bps=_n(s.delay_bps[i]),
-                shortfall_trading_bps=_n(s.trading_bps[i]),
-                shortfall_opportunity_bps=_n(s.opportunity_bps[i]),
-                shortfall_fees_bps=_n(s.fees_bps[i]),
-                size_adv=_n(f.size_adv[i]),
-                volatility_daily_bps=_n(f.volatility_daily_bps[i]),
-                arrival_spread_bps=_n(f.arrival_spread_bps[i]),
-                minutes_since_open=_n(f.minutes_since_open[i]),
-                duration_s=_n(f.duration_s[i]),
-                pov=_n(f.pov[i]),
-                pretrade_sqrt_bps=_n(o.pretrade_sqrt_bps[i]),
-                pretrade_istar_bps=_n(o.pretrade_istar_bps[i]),
-                predicted_cost_bps=_n(expected.cost_bps[i]),
-                explanation=json_safe(expected.explanations[i]),
-                model_version=expected.model_version,
-                poor_execution=bool(poor[i]),
-                flags=bits,
-                details=json_safe(
-                    {
-                        "shortfall": {
-                            "delay": s.delay[i],
-                            "trading": s.trading[i],
-                            "opportunity": s.opportunity[i],
-                            "fees": s.fees[i],
-                            "total": s.total[i],
-                            "paper_value": s.paper_value[i],
-                            "decision_price": s.decision_price[i],
-                            "final_price": s.final_price[i],
-                            "unfilled_quantity": s.unfilled_quantity[i],
-                        },
-                        "arrival_bid": b.arrival_bid[i],
-                        "arrival_ask": b.arrival_ask[i],
-                        "end_mid": b.end_mid[i],
-                        "tape_volume": b.tape_volume[i],
-                        "adv": f.adv[i],
-                        "limit_aggressiveness_bps": f.limit_aggressiveness_bps[i],
-                        "flag_names": flag_names(bits),
-                        "margin_bps": margin_bps,
-                    }
-                ),
-            )
-        )
-    return out
+    flags = [int(x) for x in np.asarray(o.flags).tolist()]
+    filled = np.asarray(o.filled_quantity, dtype=np.float64)
+    avg = np.asarray(o.avg_price, dtype=np.float64)
+    n_fills = [int(x) for x in np.asarray(o.n_fills).tolist()]
+    notional = _dec_col(filled * avg, _Q4, where=np.asarray(o.n_fills) != 0)
+    shortfall = {
+        k: _col(getattr(s, k))
+        for k in ("delay", "trading", "opportunity", "fees", "total", "paper_value", "decision_price", "final_price")
+    }
+    shortfall["unfilled_quantity"] = _col(s.unfilled_quantity)
+    extra = {
+        "arrival_bid": _col(b.arrival_bid),
+        "arrival_ask": _col(b.arrival_ask),
+        "end_mid": _col(b.end_mid),
+        "tape_volume": _col(b.tape_volume),
+        "adv": _col(f.adv),
+        "limit_aggressiveness_bps": _col(f.limit_aggressiveness_bps),
+    }
+    # The same JSON as json_safe of the float64 values: floats, NaN as null.
+    details = [
+        {
+            "shortfall": {k: v[i] for k, v in shortfall.items()},
+            **{k: v[i] for k, v in extra.items()},
+            "flag_names": flag_names(flags[i]),
+            "margin_bps": margin_bps,
+        }
+        for i in range(n)
+    ]
+    return {
+        "order_id": [int(x) for x in meta["order_id"]],
+        "run_id": [run.pk] * n,
+        "account_id": [int(x) for x in meta["account_id"]],
+        "desk_id": [int(x) for x in meta["desk_id"]],
+        "instrument_id": [int(x) for x in meta["instrument_id"]],
+        "side": [str(x) for x in meta["side"]],
+        "order_type": [str(x) for x in meta["order_type"]],
+        "venue": [inputs.venues.label(int(c)) for c in np.asarray(f.venue).tolist()],
+        "broker": [inputs.brokers.label(int(c)) for c in np.asarray(f.broker).tolist()],
+        "arrival_ts": _dt_col(inputs.orders.arrival_us),
+        "end_ts": _dt_col(inputs.orders.end_us),
+        "quantity": [Decimal(str(x)) for x in meta["quantity"]],
+        "filled_quantity": _dec_col(filled, _Q6),
+        "n_fills": n_fills,
+        "avg_price": _dec_col(avg, _Q8, where=np.isfinite(avg)),
+        "notional": [Decimal(0) if x is None else x for x in notional],
+        "fees": _dec_col(o.fees, _Q4),
+        "arrival_price": _col(b.arrival_price),
+        "vwap": _col(b.vwap),
+        "twap": _col(b.twap),
+        "pwp": _col(b.pwp),
+        "prev_close": _col(b.prev_close),
+        "open_price": _col(b.open),
+        "close_price": _col(b.close),
+        "cost_arrival_bps": _col(cost),
+        "cost_vwap_bps": _col(o.cost_bps("vwap")),
+        "cost_twap_bps": _col(o.cost_bps("twap")),
+        "cost_pwp_bps": _col(o.cost_bps("pwp")),
+        "cost_prev_close_bps": _col(o.cost_bps("prev_close")),
+        "cost_open_bps": _col(o.cost_bps("open")),
+        "cost_close_bps": _col(o.cost_bps("close")),
+        "shortfall_bps": _col(s.total_bps),
+        "shortfall_delay_bps": _col(s.delay_bps),
+        "shortfall_trading_bps": _col(s.trading_bps),
+        "shortfall_opportunity_bps": _col(s.opportunity_bps),
+        "shortfall_fees_bps": _col(s.fees_bps),
+        "size_adv": _col(f.size_adv),
+        "volatility_daily_bps": _col(f.volatility_daily_bps),
+        "arrival_spread_bps": _col(f.arrival_spread_bps),
+        "minutes_since_open": _col(f.minutes_since_open),
+        "duration_s": _col(f.duration_s),
+        "pov": _col(f.pov),
+        "pretrade_sqrt_bps": _col(o.pretrade_sqrt_bps),
+        "pretrade_istar_bps": _col(o.pretrade_istar_bps),
+        "predicted_cost_bps": _col(expected.cost_bps),
+        "explanation": [json_safe(e) for e in expected.explanations],
+        "model_version": [expected.model_version] * n,
+        "poor_execution": [bool(x) for x in poor.tolist()],
+        "flags": flags,
+        "details": details,
+    }
 
 
-def _execution_results(inputs: TcaInputs, result: TcaResult, result_pk: dict[int, int]) -> list[TcaExecutionResult]:
+def _execution_columns(inputs: TcaInputs, result: TcaResult, result_pk: dict[int, int]) -> Columns:
+    """The batch's ``TcaExecutionResult`` rows as columns keyed by attname (``id`` aside)."""
     e = result.executions
     fm = {c: inputs.fill_meta[c].tolist() for c in ("trade_id", "order_id", "venue", "broker", "price", "quantity")}
     sp = e.spreads
+    n = len(inputs.fills)
     horizons = {int(h): k for k, h in enumerate(e.markout_horizons_s)}
-    cost_a, cost_v = e.cost_bps("arrival"), e.cost_bps("vwap")
-    out = []
-    for j in range(len(inputs.fills)):
 
-        def markout(h: int, row: int = j) -> float | None:
-            return _n(e.markouts_bps[row, horizons[h]]) if h in horizons else None
+    def markout(h: int) -> list[float | None]:
+        return _col(e.markouts_bps[:, horizons[h]]) if h in horizons else [None] * n
 
-        out.append(
-            TcaExecutionResult(
-                trade_id=int(fm["trade_id"][j]),
-                order_result_id=result_pk[int(fm["order_id"][j])],
-                venue=str(fm["venue"][j]),
-                broker=str(fm["broker"][j]),
-                ts=_dt(inputs.fills.ts_us[j]),
-                price=Decimal(str(fm["price"][j])),
-                quantity=Decimal(str(fm["quantity"][j])),
-                mid=_n(sp.mid[j]),
-                bid=_n(sp.bid[j]),
-                ask=_n(sp.ask[j]),
-                effective_spread_bps=_n(sp.effective_spread_bps[j]),
-                realised_spread_bps=_n(sp.realised_spread_bps[j]),
-                spread_capture=_n(sp.spread_capture[j]),
-                outside_quote=bool(sp.outside_quote[j]),
-                markout_1s_bps=markout(1),
-                markout_5s_bps=markout(5),
-                markout_60s_bps=markout(60),
-                markout_300s_bps=markout(300),
-                cost_arrival_bps=_n(cost_a[j]),
-                cost_vwap_bps=_n(cost_v[j]),
-                flags=int(e.flags[j]),
-            )
+    return {
+        "trade_id": [int(x) for x in fm["trade_id"]],
+        "order_result_id": [result_pk[int(x)] for x in fm["order_id"]],
+        "venue": [str(x) for x in fm["venue"]],
+        "broker": [str(x) for x in fm["broker"]],
+        "ts": _dt_col(inputs.fills.ts_us),
+        "price": [Decimal(str(x)) for x in fm["price"]],
+        "quantity": [Decimal(str(x)) for x in fm["quantity"]],
+        "mid": _col(sp.mid),
+        "bid": _col(sp.bid),
+        "ask": _col(sp.ask),
+        "effective_spread_bps": _col(sp.effective_spread_bps),
+        "realised_spread_bps": _col(sp.realised_spread_bps),
+        "spread_capture": _col(sp.spread_capture),
+        "outside_quote": [bool(x) for x in np.asarray(sp.outside_quote).tolist()],
+        "markout_1s_bps": markout(1),
+        "markout_5s_bps": markout(5),
+        "markout_60s_bps": markout(60),
+        "markout_300s_bps": markout(300),
+        "cost_arrival_bps": _col(e.cost_bps("arrival")),
+        "cost_vwap_bps": _col(e.cost_bps("vwap")),
+        "flags": [int(x) for x in np.asarray(e.flags).tolist()],
+    }
+
+
+def _copy_supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _upsert(model: type[Model], key: str, columns: Columns, update_fields: list[str]) -> dict[int, int]:
+    """Insert or update the rows of ``columns`` on the unique ``key`` column; returns key -> id.
+
+    PostgreSQL: COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON CONFLICT
+    (key) DO UPDATE`` (the rows of a batch are far too many for parameterised INSERTs to be quick).
+    Other databases (the embedded SQLite default): ``bulk_create`` with ``update_conflicts``.
+    Either way every column but the id is rewritten, ``computed_at`` (when the model has it) to now.
+    """
+    fields = {f.attname: f for f in model._meta.concrete_fields if f.attname != "id"}
+    n = len(columns[key])
+    if "computed_at" in fields:
+        columns = {**columns, "computed_at": [timezone.now()] * n}
+    names = list(fields)
+    missing = set(names) - set(columns)
+    assert not missing, f"no column for {sorted(missing)}"
+    if n == 0:
+        return {}
+    if not _copy_supported():
+        rows = [
+            model(**dict(zip(names, values, strict=True))) for values in zip(*(columns[c] for c in names), strict=True)
+        ]
+        model._default_manager.bulk_create(
+            rows, batch_size=500, update_conflicts=True, unique_fields=[fields[key].name], update_fields=update_fields
         )
-    return out
+        keys = columns[key]
+        return dict(model._default_manager.filter(**{f"{key}__in": keys}).values_list(key, "id"))
+    q = connection.ops.quote_name
+    table, stage = q(model._meta.db_table), q(f"stage_{model._meta.db_table}")
+    sql = {c: q(fields[c].column or c) for c in names}
+    col_list = ", ".join(sql[c] for c in names)
+    updates = ", ".join(f"{sql[c]} = EXCLUDED.{sql[c]}" for c in names if c != key)
+    json_cols = [c for c in names if isinstance(fields[c], JSONField)]
+    data = [columns[c] if c not in json_cols else [json.dumps(v) for v in columns[c]] for c in names]
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {col_list} FROM {table} WITH NO DATA")
+        with connection.wrap_database_errors, cur.cursor.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:
+            for row in zip(*data, strict=True):
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage} "
+            f"ON CONFLICT ({sql[key]}) DO UPDATE SET {updates} RETURNING {sql[key]}, id"
+        )
+        ids = {int(k): int(pk) for k, pk in cur.fetchall()}
+        # Dropped now, not at commit: a run inside an outer transaction stores several batches.
+        cur.execute(f"DROP TABLE {stage}")
+    return ids
 
 
 def _store(
     run: CalculationRun, inputs: TcaInputs, result: TcaResult, expected: Expected, margin_bps: float
 ) -> dict[str, int]:
     """Upsert the batch's results and raise its poor executions, in one transaction."""
-    orders = _order_results(run, inputs, result, expected, margin_bps)
-    ids = [r.order_id for r in orders]
+    orders = _order_columns(run, inputs, result, expected, margin_bps)
+    ids = orders["order_id"]
     with transaction.atomic():
         # An order keeps the alert it already raised: re-running does not raise it again.
         known_alerts = {
@@ -357,27 +420,29 @@ def _store(
             for oid, d in TcaOrderResult.objects.filter(order_id__in=ids).values_list("order_id", "details")
             if d.get("alert_id")
         }
-        for r in orders:
-            if r.order_id in known_alerts:
-                r.details["alert_id"] = known_alerts[r.order_id]
-        TcaOrderResult.objects.bulk_create(
-            orders, batch_size=1000, update_conflicts=True, unique_fields=["order"], update_fields=_ORDER_FIELDS
-        )
-        result_pk = dict(TcaOrderResult.objects.filter(order_id__in=ids).values_list("order_id", "id"))
-        executions = _execution_results(inputs, result, result_pk)
-        TcaExecutionResult.objects.bulk_create(
-            executions, batch_size=2000, update_conflicts=True, unique_fields=["trade"], update_fields=_EXEC_FIELDS
-        )
-        raised = _raise_poor(run, inputs, [r for r in orders if r.poor_execution and r.order_id not in known_alerts])
+        for oid, details in zip(ids, orders["details"], strict=True):
+            if oid in known_alerts:
+                details["alert_id"] = known_alerts[oid]
+        result_pk = _upsert(TcaOrderResult, "order_id", orders, _ORDER_FIELDS)
+        executions = _execution_columns(inputs, result, result_pk)
+        _upsert(TcaExecutionResult, "trade_id", executions, _EXEC_FIELDS)
+        poor = [
+            TcaOrderResult(id=result_pk[oid], **{c: v[i] for c, v in orders.items()})
+            for i, oid in enumerate(ids)
+            if orders["poor_execution"][i] and oid not in known_alerts
+        ]
+        raised = _raise_poor(run, inputs, poor)
     return {
-        "orders": len(orders),
-        "executions": len(executions),
-        "poor": sum(r.poor_execution for r in orders),
+        "orders": len(ids),
+        "executions": len(executions["trade_id"]),
+        "poor": sum(orders["poor_execution"]),
         "alerts_raised": raised,
     }
 
 
 def _raise_poor(run: CalculationRun, inputs: TcaInputs, poor: list[TcaOrderResult]) -> int:
+    """Raise the alerts of ``poor`` (unsaved copies of stored results, ids set) in one batch and
+    record each alert's id in its result's ``details``."""
     if not poor:
         return 0
     ids = [r.order_id for r in poor]
@@ -386,18 +451,23 @@ def _raise_poor(run: CalculationRun, inputs: TcaInputs, poor: list[TcaOrderResul
         children.setdefault(parent_id, []).append(child_id)
     fm = inputs.fill_meta
     trades = fm.groupby("order_id")["trade_id"].apply(list).to_dict() if len(fm) else {}
-    stored = TcaOrderResult.objects.select_related("account", "instrument").filter(order_id__in=ids)
+    accounts = Account.objects.in_bulk({r.account_id for r in poor})
+    instruments = Instrument.objects.in_bulk({r.instrument_id for r in poor})
+    for r in poor:
+        r.account, r.instrument = accounts[r.account_id], instruments[r.instrument_id]
+    # In the order results are listed (TcaOrderResult's ordering): alerts of one episode merge in it.
+    poor.sort(key=lambda r: (r.arrival_ts, r.pk), reverse=True)
     margin = float(settings.TCA_POOR_MARGIN_BPS)
-    for r in stored:
-        alert_id = poor_execution_alert_raise(
-            result=r,
-            order_ids=[r.order_id, *sorted(children.get(r.order_id, []))],
-            trade_ids=sorted(int(t) for t in trades.get(r.order_id, [])),
-            margin_bps=margin,
-            run=run,
-        )
+    alert_ids = poor_executions_alerts_raise(
+        results=poor,
+        order_ids={r.order_id: [r.order_id, *sorted(children.get(r.order_id, []))] for r in poor},
+        trade_ids={r.order_id: sorted(int(t) for t in trades.get(r.order_id, [])) for r in poor},
+        margin_bps=margin,
+        run=run,
+    )
+    for r, alert_id in zip(poor, alert_ids, strict=True):
         r.details = {**r.details, "alert_id": alert_id}
-        r.save(update_fields=["details"])
+    TcaOrderResult.objects.bulk_update(poor, ["details"], batch_size=1000)
     return len(poor)
 
 

@@ -7,7 +7,7 @@ runs: incremental and nightly sweep), ``workflow`` (review transitions with four
 
 from __future__ import annotations
 
-from surveillance.services.alerts import StoreOutcome, alert_raise, alerts_store
+from surveillance.services.alerts import AlertInput, StoreOutcome, alert_raise, alerts_raise, alerts_store
 from surveillance.services.cases import (
     case_alerts_add,
     case_close,
@@ -50,6 +50,7 @@ from surveillance.services.workflow import (
 
 __all__ = [
     "TRANSITIONS",
+    "AlertInput",
     "DetectorSetting",
     "FourEyesRequired",
     "StoreOutcome",
@@ -64,6 +65,7 @@ __all__ = [
     "alert_review_start",
     "alert_transition",
     "alerts_assign",
+    "alerts_raise",
     "alerts_rank",
     "alerts_store",
     "case_alerts_add",
