@@ -42,7 +42,11 @@ class _DateRange(df.FilterSet):  # type: ignore[misc]  # django-filter ships no 
         return queryset.filter(**{f"{self.ts_field}__gte": day_start(value)}) if value else queryset
 
     def filter_date_to(self, queryset: QuerySet[Any], name: str, value: date | None) -> QuerySet[Any]:
-        return queryset.filter(**{f"{self.ts_field}__lt": day_start(value) + timedelta(days=1)}) if value else queryset
+        if not value:
+            return queryset
+        if value >= date.max:  # the last representable day: every order lies before its end
+            return queryset
+        return queryset.filter(**{f"{self.ts_field}__lt": day_start(value) + timedelta(days=1)})
 
     def _text(self, queryset: QuerySet[Any], field: str, value: str) -> QuerySet[Any]:
         return queryset.filter(**{field: _clean(value)}) if value and value.strip() else queryset

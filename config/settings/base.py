@@ -230,6 +230,8 @@ SURVEILLANCE_INCREMENTAL = env.bool("SURVEILLANCE_INCREMENTAL", default=True)
 SURVEILLANCE_INCREMENTAL_LOOKBACK_HOURS = env.int("SURVEILLANCE_INCREMENTAL_LOOKBACK_HOURS", default=24)
 # The nightly sweep reviews this many days back from the newest order event.
 SURVEILLANCE_SWEEP_DAYS = env.int("SURVEILLANCE_SWEEP_DAYS", default=3)
+# The longest window one sweep may cover (a sweep holds its window in memory).
+SURVEILLANCE_MAX_WINDOW_DAYS = env.int("SURVEILLANCE_MAX_WINDOW_DAYS", default=31)
 # Anomalies raised per run: sized to what the review team can look at in a day.
 SURVEILLANCE_ANOMALY_TOP_K = env.int("SURVEILLANCE_ANOMALY_TOP_K", default=20)
 # Seed of the anomaly and action-likelihood models (reproducible rankings).

@@ -15,7 +15,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -31,6 +31,7 @@ from core.errors import PermissionDenied
 from core.models import CalculationRun
 from core.permissions import area_permission
 from core.roles import Area, Role, user_roles
+from core.selectors import run_list
 from execution_quality import exports, selectors
 from execution_quality.api import serializers as s
 from execution_quality.filters import TcaExecutionFilterSet, TcaOrderFilterSet
@@ -287,13 +288,9 @@ class TcaRunViewSet(
     filterset_fields = ["status", "kind"]
 
     def get_queryset(self) -> QuerySet[CalculationRun]:
-        qs = CalculationRun.objects.select_related("user").filter(kind__in=("tca.run", TRAIN_KIND))
-        user = self.request.user
-        if not user.is_authenticated:  # the schema generator's fake request
-            return qs.none()
-        if user.is_superuser or Role.AUDITOR in user_roles(user):
-            return qs
-        return qs.filter(Q(user=user) | Q(user__isnull=True))
+        # The project's run visibility (own runs; auditors and superusers see all): follow-up runs
+        # after ingestion name orders of every desk, so they are not shown to everyone.
+        return run_list(user=self.request.user).filter(kind__in=("tca.run", TRAIN_KIND))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         req = s.TcaRunCreateSerializer(data=request.data)

@@ -152,6 +152,9 @@ def pretrade_estimate(
         errors["order_type"] = "Choose market or limit."
     if arrival is not None and arrival.tzinfo is None:
         errors["arrival"] = "Must carry a time zone."
+    elif arrival is not None and not 1900 <= arrival.year <= 2200:
+        # Market history reaches back 90 days from the arrival: keep far from the calendar's ends.
+        errors["arrival"] = "Must be between the years 1900 and 2200."
     if errors:
         raise _fields(**errors)
     inst = _instrument(instrument)

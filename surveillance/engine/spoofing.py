@@ -18,7 +18,9 @@ Algorithm (vectorised; the per-candidate loop only runs on the few survivors):
 2. Large, short-lived, unfilled: cancelled limit orders with ``quantity ≥ min_size_ratio ×
    typical``, life (placement → cancel) ``≤ max_life_s``, ``filled / quantity ≤ max_fill_ratio``.
 3. At the touch and dominating it: the limit at most ``max_distance_bps`` (of the mid) behind
-   the same-side best quote in force at placement (inside the spread counts as 0) and the
+   the same-side best quote in force at placement (inside the spread counts as 0; the default
+   of 20 bps is two one-cent ticks on a $10 stock, so "near the touch" does not shrink to the
+   touch itself for low-priced shares) and the
    quantity at least ``min_touch_ratio`` times the size displayed there. Without quotes these
    two tests cannot be made and are passed.
 4. The trade it serves: executions by any account of the same beneficial-owner group, same
@@ -242,7 +244,7 @@ SPEC = DetectorSpec(
         Param("max_fill_ratio", 0.1, 0.0, 1.0, "", "At most this share of the order executed before the cancel."),
         Param(
             "max_distance_bps",
-            10.0,
+            20.0,
             0.0,
             1000.0,
             "bps",

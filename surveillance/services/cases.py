@@ -131,11 +131,20 @@ def case_create(*, user: User, title: str, description: str = "", alerts: Iterab
 
 
 def case_alerts_add(*, case: Case, alerts: Iterable[Alert | int | str], user: User) -> Case:
-    """Add alerts of the case's desk to an open case."""
+    """Add alerts of the case's desk to an open case whose STOR is still a draft.
+
+    Once the STOR is proposed, the set of alerts is what the second supervisor decides on:
+    adding one then would let it be closed by filing without anyone having proposed it.
+    """
     reviewer_check(user)
     with transaction.atomic():
         case = _case_locked(case=case, user=user)
         _require_open(case, action="add alerts")
+        if case.stor_status != Case.StorStatus.NONE:
+            raise Conflict(
+                f"The STOR of {case.reference} is {case.stor_status}: alerts can no longer be added. "
+                "Reject the proposal first, or open a new case."
+            )
         before = _case_snapshot(case)
         _attach(case=case, alerts=_alerts_locked(alerts=alerts, user=user), user=user)
         case.save(update_fields=["updated_at"])
@@ -253,7 +262,14 @@ def case_stor_file(*, case: Case, user: User) -> Case:
             alert.closing_rationale = rationale
             alert.closed_by = user
             alert.closed_at = now
-            alert.save(update_fields=["state", "outcome", "closing_rationale", "closed_by", "closed_at", "updated_at"])
+            # A closing proposal of the alert's own is superseded by the filed STOR.
+            alert.proposed_outcome, alert.proposed_rationale, alert.proposed_by, alert.proposed_at = "", "", None, None
+            alert.save(
+                update_fields=[
+                    "state", "outcome", "closing_rationale", "closed_by", "closed_at", "updated_at",
+                    "proposed_outcome", "proposed_rationale", "proposed_by", "proposed_at",
+                ]
+            )  # fmt: skip
             transition_record(
                 alert=alert,
                 user=user,

@@ -50,10 +50,10 @@ def _parse(value: str, field: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise ValidationFailed(
-            f"{field} must be an ISO 8601 date-time.", extra={"fields": {field: "Invalid."}}
+            f"{field} must be an ISO 8601 date-time.", extra={"fields": {field: ["Invalid."]}}
         ) from None
     if parsed.tzinfo is None:
-        raise ValidationFailed(f"{field} must carry a time zone.", extra={"fields": {field: "Naive date-time."}})
+        raise ValidationFailed(f"{field} must carry a time zone.", extra={"fields": {field: ["Naive date-time."]}})
     return parsed
 
 
@@ -77,7 +77,14 @@ def surveillance_sweep_create(
     if since is None:
         since = until - timedelta(days=settings.SURVEILLANCE_SWEEP_DAYS)
     if since >= until:
-        raise ValidationFailed("The sweep window is empty.", extra={"fields": {"since": "Must be before until."}})
+        raise ValidationFailed("The sweep window is empty.", extra={"fields": {"since": ["Must be before until."]}})
+    if until - since > timedelta(days=settings.SURVEILLANCE_MAX_WINDOW_DAYS):
+        # A sweep holds its whole window in memory (~1 GB per 5 million order events).
+        days = settings.SURVEILLANCE_MAX_WINDOW_DAYS
+        raise ValidationFailed(
+            f"A sweep covers at most {days} days; split longer periods.",
+            extra={"fields": {"since": [f"At most {days} days before until."]}},
+        )
     return calculation_run_create(
         kind=KIND_SWEEP,
         task=_task(),

@@ -274,3 +274,30 @@ def test_given_case_then_pdf_is_a_pdf(alerts, analyst):
 
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     assert len(pdf) > 2_000
+
+
+def test_given_a_proposed_stor_when_an_alert_is_added_then_refused_so_filing_cannot_close_it_alone(
+    case, account, analyst, supervisor
+):
+    # given a case whose STOR the analyst proposed
+    services.case_stor_propose(case=case, user=analyst, rationale="Layered offers around the buy.")
+    unrelated = AlertFactory(account=account, score=97)
+    # when a supervisor tries to add a high-score alert before filing
+    with pytest.raises(Conflict, match="can no longer be added"):
+        services.case_alerts_add(case=case, alerts=[unrelated.pk], user=supervisor)
+    # then the alert stays open and outside the case: filing could not close it without a proposal
+    unrelated.refresh_from_db()
+    assert unrelated.case_id is None and unrelated.is_open
+
+
+def test_given_an_alert_with_its_own_proposal_when_the_case_stor_is_filed_then_the_proposal_is_cleared(
+    case, analyst, supervisor
+):
+    alert = case.alerts.order_by("-score").first()
+    services.alert_review_start(alert=alert, user=analyst)
+    services.alert_close_propose(alert=alert, user=analyst, outcome="informal_action", rationale="Warned.")
+    services.case_stor_propose(case=case, user=analyst, rationale="Spoofing pattern.")
+    services.case_stor_file(case=case, user=supervisor)
+    alert.refresh_from_db()
+    assert alert.outcome == Alert.Outcome.STOR_FILED
+    assert (alert.proposed_outcome, alert.proposed_by_id, alert.proposed_at) == ("", None, None)

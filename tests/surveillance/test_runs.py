@@ -12,6 +12,7 @@ from django.test import TestCase
 
 from audit.models import AuditEvent
 from audit.services import inputs_hash_of
+from core.errors import ValidationFailed
 from core.ingest.pipeline import validate_rows, write_batch
 from core.models import CalculationRun
 from portfolios.ingest import SPECS
@@ -95,10 +96,14 @@ def test_an_empty_window_is_a_successful_run_with_nothing_found(loaded):
     assert run.result["alerts_created"] == 0 and not Alert.objects.exists()
 
 
-def test_a_reversed_window_is_refused(loaded):
+def test_an_empty_or_overlong_window_is_refused_with_a_field_error(loaded, settings):
     admin, _ = loaded
-    with pytest.raises(Exception, match="window is empty"):
+    with pytest.raises(ValidationFailed, match="window is empty") as empty:
         services.surveillance_sweep_create(user=admin, since=START, until=START)
+    assert empty.value.extra["fields"]["since"] == ["Must be before until."]
+    with pytest.raises(ValidationFailed, match="at most 31 days"):
+        services.surveillance_sweep_create(user=admin, since=START - timedelta(days=32), until=START)
+    assert not CalculationRun.objects.exists()
 
 
 def test_an_ingested_order_event_batch_starts_incremental_detection_without_anomaly_ranking(

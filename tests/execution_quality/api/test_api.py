@@ -216,3 +216,33 @@ def test_given_enough_data_when_training_through_the_api_then_the_run_reports_th
     models = supervisor.get("/api/v1/tca/models").json()["results"]
     assert [m["version"] for m in models] == [polled["result"]["version"]] and models[0]["is_active"]
     assert polled["result"]["metrics"]["n_train"] == 48 and polled["result"]["orders"] == 60
+
+
+def test_given_runs_of_other_users_then_only_own_runs_are_listed(book, make_user, api_client_for):
+    # given an ingestion follow-up run (no user) naming orders of every desk, and another user's run
+    from core.models import CalculationRun
+
+    CalculationRun.objects.create(kind="tca.run", parameters={"mode": "orders", "order_ids": [777001]})
+    other = make_user(Role.RISK_OFFICER, username="risk-other")
+    CalculationRun.objects.create(kind="tca.run", user=other, parameters={"mode": "new"})
+    me = make_user(Role.RISK_OFFICER, username="risk-me")
+    mine = CalculationRun.objects.create(kind="tca.run", user=me, parameters={"mode": "new"})
+    # when a risk officer lists TCA runs, then only their own is there
+    response = api_client_for(me).get("/api/v1/tca/runs")
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["results"]] == [mine.pk]
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/tca/orders?date_to=9999-12-31", "/api/v1/tca/reports/venues?date_to=9999-12-31"]
+)
+def test_given_the_last_day_of_the_calendar_as_date_to_then_no_server_error(book, analyst_api, url):
+    assert analyst_api.get(url).status_code == 200
+
+
+def test_given_an_arrival_at_the_ends_of_the_calendar_then_pretrade_answers_a_field_error(book, analyst_api):
+    symbol = TcaOrderResult.objects.first().instrument.symbol
+    body = {"instrument": symbol, "side": "buy", "quantity": "1000", "arrival": "0001-01-01T00:00:00Z"}
+    response = analyst_api.post("/api/v1/tca/pretrade", body, format="json")
+    assert response.status_code == 400
+    assert "arrival" in response.json()["error"]["fields"]

@@ -140,6 +140,15 @@ def test_given_one_feature_outside_the_definition_then_no_alert(change: dict[str
     assert _run(_spoof(**change)) == [], why
 
 
+def test_given_large_bid_two_ticks_behind_the_touch_then_near_enough() -> None:
+    # given the 5,000-share bid at 99.85: 14 bps of the 100.00 mid behind the 99.99 touch, i.e.
+    # "near the touch" under the 20 bps default (a few ticks); at 99.70 (29 bps) it is not
+    assert len(_run(_spoof(price=99.85))) == 1
+    assert _run(_spoof(price=99.70)) == []
+    # and a stricter desk can require the order at the touch itself
+    assert _run(_spoof(price=99.85), max_distance_bps=10.0) == []
+
+
 def test_thresholds_are_parameters() -> None:
     # given a 600-share order (≈2.5× typical, 2× the touch): not an alert by default, one with
     # the size thresholds lowered
