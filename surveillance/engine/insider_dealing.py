@@ -27,7 +27,9 @@ traded the instrument in ``[t_e − lookback_days, t_e)``:
    :mod:`surveillance.engine.event_study` (from the last print before the news to the close
    ``horizon_days`` sessions on, minus the median of the other instruments), standardised by
    the instrument's daily abnormal-return volatility over ``vol_window_days`` sessions. It is
-   favourable when ``sign(net) · z ≥ min_abnormal_z``.
+   favourable when ``sign(net) · z ≥ min_abnormal_z`` (1.5σ by default, the 93% one-sided
+   quantile: the announcement's effect is measured to the close, so it carries the rest of the
+   session's noise, and the size and concentration tests must hold as well).
 6. Decision: all of 2, 3 and 5 must hold. A large position that is a small part of a busy book,
    or one the price never rewarded, is ordinary trading however strong the other tests look.
 
@@ -263,7 +265,7 @@ SPEC = DetectorSpec(
         ),
         Param(
             "min_abnormal_z",
-            2.0,
+            1.5,
             0.5,
             10.0,
             "σ",

@@ -13,14 +13,21 @@ Algorithm, per account, instrument and session day:
 2. Pressure: the account's net quantity bought in the window (its trades), as a share of the
    instrument's public volume printed in the same window (``Tape``):
    ``net_share = |Σ side·qty| / Σ tape qty``.
-3. Price effect: ``P_ref`` is the last print before the account's first trade in the window
-   (the price it found) and ``P_close`` the last print at or before the close (the price it
-   left). The signed move ``sign(net) · ln(P_close/P_ref)`` is standardised by the volatility of
-   a move that long under Brownian scaling, ``σ_T = σ_daily · √(T / session length)`` with T
-   the time from that first trade to the close (at least one minute), σ_daily the standard
-   deviation of the instrument's last ``vol_window_days`` daily log returns before the day
-   (``DailyBars``), or ``fallback_daily_vol_pct`` without five of them. A positive ``move_z``
-   means the close moved the account's way (net buyer → above the reference, seller → below).
+3. Price effect: ``P_ref`` is the price in force just before the account's first trade in the
+   window (the price it found) and ``P_close`` the price at the close (the price it left), both
+   read on the quote mid-point (the last print where no two-sided quote is): the closing print
+   sits on the bid or the ask, and a buyer lifting the offer at the close would otherwise count
+   its own half-spread as a price change (Annex I A(g) asks whether the orders "lead to price
+   changes"). The signed move ``sign(net) · ln(P_close/P_ref)`` is standardised by the
+   volatility of a move that long, ``σ_T = σ_min · √(T / 1 min)`` with T the time from that
+   first trade to the close (at least one minute) and σ_min the realised volatility of the
+   instrument's one-minute log changes of the last print that session, from the open to the
+   window's start (root mean square; the day's own volatility, which news or a busy session
+   raise, and not the marker's push). With fewer than ``MIN_MINUTE_RETURNS`` such minutes it
+   falls back to the daily bars, ``σ_daily · √(T / session length)``, σ_daily the standard
+   deviation of the last ``vol_window_days`` daily log returns (``fallback_daily_vol_pct``
+   without five of them). A positive ``move_z`` means the close moved the account's way (net
+   buyer → above the reference, seller → below).
 4. Decision: with ``a = net_share / min_net_share`` and ``b = move_z / min_move_z``, an episode
    is reported when ``a · b ≥ 1`` and both ``a`` and ``b`` are at least ½. The two pieces of
    evidence trade off (a very large share of the closing volume with a smaller move, or the
@@ -33,8 +40,9 @@ pressure and the move grow.
 
 Known false positives: an institution executing a genuine market-on-close order (index
 rebalancing, fund flows benchmarked to the close) also moves the close its way; closing
-minutes are more volatile than the day's average, which Brownian scaling ignores, so a
-threshold in σ_W units is easier to reach near the close; thin instruments where one client's
+minutes are more volatile than the rest of the session, which Brownian scaling ignores, so a
+threshold in σ_T units is easier to reach near the close; an ordinary client trading with the
+marker's push (the close moved its way too); thin instruments where one client's
 ordinary order is a large share of a quiet window.
 """
 
@@ -45,6 +53,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from surveillance.engine.evidence import (
+    KeyedSeries,
     bars_key,
     daily_vol,
     key_codes,
@@ -69,6 +78,9 @@ SCENARIO = "marking_close"
 # bounce alone would otherwise look like many σ of a few seconds.
 MIN_SPAN_US = US_PER_MINUTE
 FLOOR = 0.5
+# Fewer one-minute returns than a half hour's give too noisy a realised σ; the daily bars'
+# σ is used instead.
+MIN_MINUTE_RETURNS = 30
 
 
 def _window_tape_volume(tape: Tape, keys: IntArray, start_off: int, end_off: int) -> FloatArray:
@@ -83,6 +95,45 @@ def _window_tape_volume(tape: Tape, keys: IntArray, start_off: int, end_off: int
         return np.zeros(len(keys))
     pos = np.minimum(np.searchsorted(uniq, keys), len(uniq) - 1)
     return np.where(uniq[pos] == keys, volume[pos], 0.0)
+
+
+def _mid_or_print(data: SurveillanceData, instrument: IntArray, ts_us: IntArray, prints: FloatArray) -> FloatArray:
+    """Quote mid-point in force at each ``ts_us``; the given last print where no two-sided quote is."""
+    quotes = data.quotes
+    if len(quotes) == 0:
+        return prints
+    row = keyed_series(quotes.instrument, quotes.ts_us, time_sorted=True).last_at(instrument, ts_us)
+    safe = np.maximum(row, 0)
+    bid, ask = quotes.bid[safe], quotes.ask[safe]
+    ok = (row >= 0) & (bid > 0) & (ask >= bid)
+    return np.where(ok, 0.5 * (bid + ask), prints)
+
+
+def _minute_vol(
+    tape: Tape, index: KeyedSeries, instrument: IntArray, day: IntArray, open_off: int, end_off: int
+) -> FloatArray:
+    """Realised σ of one-minute log changes of the last print over ``(open, end]`` of each
+    instrument's session day (root mean square, the usual realised-variance estimator); NaN
+    with fewer than ``MIN_MINUTE_RETURNS`` returns."""
+    keys = bars_key(instrument, day)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    first = np.unique(inv, return_index=True)[1]
+    u_inst, u_day = instrument[first], day[first]
+    grid = np.arange(open_off, end_off + 1, US_PER_MINUTE, dtype=np.int64)
+    if len(grid) < 2 or len(uniq) == 0:
+        return np.full(len(instrument), np.nan)
+    times = (u_day[:, None] * US_PER_DAY + grid[None, :]).ravel()
+    prices = last_print_at(tape, np.repeat(u_inst, len(grid)), times, index).reshape(len(uniq), len(grid))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.diff(np.log(prices), axis=1)
+    finite = np.isfinite(ret)
+    count = finite.sum(axis=1)
+    sq = np.where(finite, ret, 0.0) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vol = np.sqrt(sq.sum(axis=1) / count)
+    vol = np.where((count >= MIN_MINUTE_RETURNS) & (vol > 0), vol, np.nan)
+    out: FloatArray = vol[inv]
+    return out
 
 
 def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detection]:
@@ -122,6 +173,11 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
     tape_index = keyed_series(data.tape.instrument, data.tape.ts_us, time_sorted=True)
     p_ref = last_print_at(data.tape, c_inst_k, ref_us, tape_index)
     p_close = last_print_at(data.tape, c_inst_k, close_us, tape_index)
+    # The move is read on the quote mid-point: the last print sits on the bid or the ask, and
+    # an account crossing the spread at the close would otherwise count its own half-spread
+    # as a price change.
+    m_ref = _mid_or_print(data, c_inst_k, ref_us, p_ref)
+    m_close = _mid_or_print(data, c_inst_k, close_us, p_close)
     sigma_d = daily_vol(
         data.bars,
         c_inst_k,
@@ -129,10 +185,15 @@ def detect(data: SurveillanceData, params: Mapping[str, float]) -> list[Detectio
         window=int(p["vol_window_days"]),
         fallback=p["fallback_daily_vol_pct"] / 100.0,
     )
+    # σ per minute from that session's own prints before the window (the day's volatility,
+    # which news or a busy day raise, and not the marker's own push); the daily bars' σ under
+    # Brownian scaling without enough prints.
+    sigma_m = _minute_vol(data.tape, tape_index, c_inst_k, c_day_k, data.open_offset_us, start_off)
+    sigma_m = np.where(np.isfinite(sigma_m), sigma_m, sigma_d * np.sqrt(US_PER_MINUTE / session_us))
     span_us = np.maximum(close_us - ref_us, MIN_SPAN_US)
-    sigma_w = sigma_d * np.sqrt(span_us / session_us)
+    sigma_w = sigma_m * np.sqrt(span_us / US_PER_MINUTE)
     with np.errstate(divide="ignore", invalid="ignore"):
-        move = np.sign(net[keep]) * np.log(p_close / p_ref)
+        move = np.sign(net[keep]) * np.log(m_close / m_ref)
     move_z = np.where(np.isfinite(move), move / sigma_w, -np.inf)
     share_ratio = net_share[keep] / min_share
     move_ratio = move_z / p["min_move_z"]
@@ -184,7 +245,7 @@ def _detection(
     summary = (
         f"{verb} a net {abs(net):,.0f} shares of instrument {instrument} in the last {p['window_min']:g} min "
         f"before the close, {100 * share:.0f}% of the volume printed then; the close ended {pct:+.2f}% "
-        f"({move_z:.1f}σ) from {p_ref:,.2f} before its first trade there."
+        f"from {p_ref:,.2f} before its first trade there (mid-price move {move_z:.1f}σ)."
     )
     order_ids = trades.order_id[evidence]
     return Detection(
@@ -224,12 +285,13 @@ SPEC = DetectorSpec(
         ),
         Param(
             "min_move_z",
-            1.5,
+            1.75,
             0.1,
             10.0,
             "σ",
-            "Move from the print before the account's first window trade to the close, in the account's "
-            "favour, in standard deviations of a move that long.",
+            "Mid-price move from just before the account's first window trade to the close, in the "
+            "account's favour, in standard deviations of a move that long (the session's realised "
+            "one-minute volatility).",
         ),
         Param(
             "vol_window_days",
@@ -237,7 +299,7 @@ SPEC = DetectorSpec(
             5.0,
             250.0,
             "days",
-            "Daily bars used for the instrument's daily volatility.",
+            "Daily bars used for the instrument's daily volatility (when the session has too few prints).",
             integer=True,
         ),
         Param(

@@ -78,8 +78,8 @@ def test_given_a_large_one_way_position_before_price_sensitive_news_then_detecte
     assert d.features["adv_share_pct"] == pytest.approx(3.0)
     assert d.features["concentration_pct"] == pytest.approx(100.0)
     assert d.features["abnormal_return_sigma"] == pytest.approx(6.202, abs=2e-3)
-    # odds = (3% / 1%) · (100% / 50%) · (6.202 / 2)
-    odds = 3.0 * 2.0 * (d.features["abnormal_return_sigma"] / 2.0)
+    # odds = (3% / 1%) · (100% / 50%) · (6.202 / 1.5)
+    odds = 3.0 * 2.0 * (d.features["abnormal_return_sigma"] / 1.5)
     assert d.score == pytest.approx(100 * odds / (1 + odds), abs=0.01)
     assert d.trade_ids == (1, 2, 3) and d.order_ids == (501, 502, 503)
     assert d.end_us == b.at(EVENT_S) and d.extra == {"event_id": 7}

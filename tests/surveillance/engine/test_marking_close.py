@@ -71,7 +71,7 @@ def test_given_a_buyer_dominating_the_close_and_lifting_it_then_detected_with_th
     z = math.log(50.30 / 50.00) / (SIGMA_DAILY * math.sqrt(290 / SESSION_S))
     assert d.features["window_net_share_pct"] == pytest.approx(100 * share, abs=1e-3)
     assert d.features["close_move_sigma"] == pytest.approx(z, abs=1e-3)
-    odds = (share / 0.20) * (d.features["close_move_sigma"] / 1.5)
+    odds = (share / 0.20) * (d.features["close_move_sigma"] / 1.75)
     assert d.score == pytest.approx(100 * odds / (1 + odds), abs=0.01)
     assert d.trade_ids == (1, 2, 3) and d.order_ids == (50, 51, 52)
     assert d.account == 10 and d.end_us == b.at(SESSION_S)
@@ -134,3 +134,34 @@ def test_given_bad_parameters_then_they_are_rejected_by_name():
     with pytest.raises(ParameterError) as bad:
         params_clean(marking_close.SPEC, {"window_min": 0, "vol_window_days": 20.5})
     assert set(bad.value.errors) == {"window_min", "vol_window_days"}
+
+
+def test_given_only_the_spread_crossed_at_the_close_then_the_half_spread_is_not_a_move():
+    # Quotes stay 49.95 / 50.05 (mid 50.00) all session: the buyer lifts the offer and leaves a
+    # closing print on the ask, 10 bps above the reference print, but the price level (the mid)
+    # never moved. Without quotes the same prints would read as a move of 0.9σ.
+    trades, prints = _marker([50.05, 50.05, 50.05])
+    quotes = b.flat_quotes(bid=49.95, ask=50.05, until_s=SESSION_S, every_s=10.0)
+    data = b.market(
+        trades_rows=trades,
+        tape_rows=prints + _background(last_price=50.05),
+        quote_rows=quotes,
+        bar_rows=BARS,
+        account_rows=[{"account_id": 10}],
+    )
+    assert marking_close.detect(data, params_clean(marking_close.SPEC, {})) == []
+
+
+def test_given_a_full_session_of_prints_then_sigma_is_the_realised_one_minute_volatility():
+    # Prints alternate 50.00 / 50.10 on every minute from the open to the window's start
+    # (23,100 s): 385 one-minute log returns of ±ln(50.1/50), whose root mean square is
+    # ln(50.1/50) exactly. The window holds 30 prints of 100 at 50.00 from 23,101 s, the
+    # account's 3,000 and a closing print at 50.30; the reference is the 50.00 print at
+    # 23,101 s and T = 23,400 − 23,110 = 290 s, so z = ln(50.30/50.00) / (ln(50.1/50)·√(290/60)).
+    session = [{"t": 60.0 * k, "price": 50.0 if k % 2 == 0 else 50.1, "quantity": 100.0} for k in range(386)]
+    window = [{"t": 23_101.0 + 10.0 * j, "price": 50.0, "quantity": 100.0} for j in range(30)]
+    closing = [{"t": SESSION_S, "price": 50.30, "quantity": 100.0}]
+    trades, prints = _marker([50.10, 50.20, 50.30])
+    (d,) = _run(trades, prints + session + window + closing)
+    z = math.log(50.30 / 50.00) / (math.log(50.1 / 50.0) * math.sqrt(290 / 60))
+    assert d.features["close_move_sigma"] == pytest.approx(z, abs=1e-3)
