@@ -205,7 +205,7 @@ tca-report-venues                     U  Y  Y  Y  N  Y  N  Y
 tca-report-brokers                    U  Y  Y  Y  N  Y  N  Y
 tca-report-rts28                      U  Y  Y  Y  N  Y  N  Y
 tcarun-list                           U  Y  Y  Y  N  Y  N  Y
-tcarun-detail                         U  Y  Y  Y  N  Y  N  Y
+tcarun-detail                         U  404 404 404 N  Y  N  Y
 tcamodel-list                         U  Y  Y  Y  N  Y  N  Y
 tcamodel-train                        U  405 405 405 N 405 N 405
 """
@@ -451,6 +451,8 @@ def _surveillance_objects(account: m.Account) -> dict[str, Any]:
 def _tca_objects(order: m.Order) -> dict[str, Any]:
     from tests.factories import TcaOrderResultFactory
 
+    # A user-less run (an ingestion follow-up): like every run, only its owner, auditors and
+    # superusers see it, hence 404 for the other roles in the matrix.
     run = CalculationRun.objects.create(kind="tca.run", status="succeeded", parameters={"mode": "pending"})
     return {"tcaorder": TcaOrderResultFactory(order=order, run=run), "tcarun": run}
 
