@@ -1,4 +1,4 @@
-"""Raising and storing alerts, and ranking open ones by how likely analysts are to act.
+"""Raising and storing alerts (the ranking by action likelihood is in ``ranking``).
 
 One alert per episode: a detection of the same scenario, account and instrument whose window
 lies within ``GROUP_WINDOW`` of an open alert is merged into it (evidence united, score raised by
