@@ -229,8 +229,14 @@ def surveillance_run_execute(*, run: CalculationRun, progress: Progress) -> dict
         model_version=str((model_card or {}).get("version", "")),
         source="model",
     )
-    progress(92, "Ranking open alerts by action likelihood")
-    ranking = alerts_rank()
+    # Ranking retrains on every closed alert: the sweep does it daily, an incremental run (after
+    # every ingested batch) only when it raised or changed an alert that needs a probability.
+    touched = stored.created or stored.updated or stored_ml.created or stored_ml.updated
+    if run.kind == KIND_SWEEP or touched:
+        progress(92, "Ranking open alerts by action likelihood")
+        ranking = alerts_rank()
+    else:
+        ranking = {"scored": 0, "reason": "No alert raised or changed by this incremental run."}
     by_scenario = Counter(d.scenario for d in [*detections, *anomalies])
     result = {
         "window": {"since": p["since"], "until": p["until"]},
