@@ -75,7 +75,7 @@ class Client(models.Model):
 class Questionnaire(models.Model):
     """A version of the risk questionnaire. ``questions`` is a list of
     ``{"code", "text", "dimension": "willingness"|"capacity", "choices": [{"value", "label", "points"}]}``
-    (validated by ``wealth.engine.profiling.questionnaire_validate``). Versions are never edited
+    (validated by ``wealth.engine.profiling.questionnaire_parse``). Versions are never edited
     once answered: a change is a new version."""
 
     version = models.PositiveIntegerField(unique=True)
