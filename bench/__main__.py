@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from bench.common import REPO_ROOT
 
 #: In the order ``make bench`` runs them. A new benchmark module adds its name here.
-BENCHMARKS: tuple[str, ...] = ("ingest", "risk", "pretrade", "surveillance", "tca")
+BENCHMARKS: tuple[str, ...] = ("ingest", "risk", "pretrade", "surveillance", "tca", "wealth")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
