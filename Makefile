@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Typed strictly: the pure engines; typed: services and the ingestion pipeline.
 MYPY_TARGETS := core/services.py core/ingest audit/services.py portfolios/services.py portfolios/demo.py \
 	portfolios/engine riskapp/engine surveillance/engine execution_quality/engine wealth/engine \
-	riskapp/services surveillance/services execution_quality/services wealth/services.py
+	riskapp/services surveillance/services execution_quality/services wealth/services
 
 .PHONY: run test install install-dev migrate demo serve worker beat bench lint format check services clean
 
@@ -35,6 +35,7 @@ run: install
 	$(PY) manage.py load_demo
 	$(PY) manage.py risk_demo_setup
 	$(PY) manage.py surveillance_demo_setup
+	$(PY) manage.py wealth_demo_setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 migrate: install
@@ -47,7 +48,7 @@ serve: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(VENV)/bin/celery -A config worker -Q default,risk,surveillance,tca --concurrency 2 --loglevel INFO
+	$(VENV)/bin/celery -A config worker -Q default,risk,surveillance,tca,wealth --concurrency 2 --loglevel INFO
 
 beat: install
 	$(VENV)/bin/celery -A config beat --loglevel INFO

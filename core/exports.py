@@ -105,3 +105,72 @@ def pdf_table(
         )
     )
     return t
+
+
+def pdf_styles() -> dict[str, Any]:
+    """The paragraph styles of the project's PDF reports: h1, h2, body, small, cell."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+
+    base = getSampleStyleSheet()
+    return {
+        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=15, spaceAfter=2),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base["Heading2"],
+            fontSize=10,
+            spaceBefore=8,
+            spaceAfter=4,
+            textColor=colors.HexColor("#1f2933"),
+        ),
+        "small": ParagraphStyle("small", parent=base["BodyText"], fontSize=7.5, textColor=colors.HexColor("#5f6b7a")),
+        "body": ParagraphStyle("body", parent=base["BodyText"], fontSize=8.5, leading=11),
+        "cell": ParagraphStyle("cell", parent=base["BodyText"], fontSize=7.5, leading=9),
+    }
+
+
+def pdf_width(*, landscape_page: bool = False) -> float:
+    """The width (points) between the margins of ``pdf_build``'s A4 page."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+
+    return float((landscape(A4) if landscape_page else A4)[0] - 30 * mm)
+
+
+def pdf_build(story: list[Any], *, title: str, landscape_page: bool = False) -> bytes:
+    """Lay out ``story`` on A4 with the footer every report carries: code version, time of
+    generation (UTC) and page number."""
+    import io
+
+    from django.utils import timezone
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    from core.version import CODE_VERSION
+
+    size = landscape(A4) if landscape_page else A4
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=size,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=14 * mm,
+        bottomMargin=16 * mm,
+        title=title,
+        author="Vigil",
+    )
+    footer = f"Vigil · {CODE_VERSION} · generated {timezone.now():%Y-%m-%d %H:%M} UTC"
+
+    def on_page(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 6.5)
+        canvas.setFillColor(colors.HexColor("#8a95a3"))
+        canvas.drawString(15 * mm, 9 * mm, footer)
+        canvas.drawRightString(size[0] - 15 * mm, 9 * mm, f"page {document.page}")
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()

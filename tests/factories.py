@@ -265,3 +265,106 @@ class CostModelFactory(factory.django.DjangoModelFactory):
     card = factory.LazyFunction(lambda: {"metrics": {"mae_bps": 5.0, "rmse_bps": 7.0, "r2": 0.1, "n_test": 10}})
     artifact = b""
     is_active = False
+
+
+# ---------------------------------------------------------------------------- wealth
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.Household"
+
+    name = factory.Sequence(lambda n: f"Household {n}")
+    advisor = factory.SubFactory(UserFactory)
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.Client"
+
+    code = factory.Sequence(lambda n: f"CL{n:05d}")
+    name = factory.Sequence(lambda n: f"Client {n}")
+    advisor = factory.SubFactory(UserFactory)
+    birth_date = factory.LazyFunction(lambda: datetime(1975, 6, 15, tzinfo=UTC).date())
+    annual_income = Decimal("150000")
+    net_worth = Decimal("900000")
+    tax_rate_short = Decimal("0.32")
+    tax_rate_long = Decimal("0.15")
+
+
+class WealthAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.WealthAccount"
+
+    client = factory.SubFactory(ClientFactory)
+    code = factory.Sequence(lambda n: f"WA{n:05d}")
+    kind = "taxable"
+    cash = Decimal("10000")
+
+
+class TaxLotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.TaxLot"
+
+    account = factory.SubFactory(WealthAccountFactory)
+    instrument = factory.SubFactory(InstrumentFactory)
+    acquired_on = factory.LazyFunction(lambda: datetime(2022, 1, 3, tzinfo=UTC).date())
+    holding_start = factory.LazyAttribute(lambda o: o.acquired_on)
+    quantity = Decimal("100")
+    cost_basis = Decimal("10000")
+
+
+class WealthTransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.WealthTransaction"
+
+    account = factory.SubFactory(WealthAccountFactory)
+    instrument = factory.SubFactory(InstrumentFactory)
+    trade_date = factory.LazyFunction(lambda: datetime(2022, 1, 3, tzinfo=UTC).date())
+    side = "buy"
+    quantity = Decimal("100")
+    price = Decimal("100")
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.Goal"
+
+    client = factory.SubFactory(ClientFactory)
+    kind = "retirement"
+    name = "Retirement"
+    target_amount = Decimal("1000000")
+    horizon_years = 20
+    initial_amount = Decimal("200000")
+    monthly_contribution = Decimal("1500")
+
+
+class AssetProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.AssetProfile"
+        django_get_or_create = ("instrument",)
+
+    instrument = factory.SubFactory(InstrumentFactory)
+    asset_class = "equity"
+    esg_score = Decimal("6.00")
+
+
+class ModelPortfolioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.ModelPortfolio"
+
+    profile = 3
+    version = factory.Sequence(lambda n: n + 1)
+    name = factory.LazyAttribute(lambda o: f"Profile {o.profile} model")
+
+
+class RecommendationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "wealth.Recommendation"
+
+    client = factory.SubFactory(ClientFactory)
+    kind = "rebalance"
+    title = "Rebalance"
+    reason = "Drift above the band."
+    explanation = factory.LazyFunction(lambda: {"as_of": "2022-12-28"})
+    trades = factory.LazyFunction(list)

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from portfolios.models import MONEY, PRICE, QTY, Instrument
+from portfolios.models import MONEY, PRICE, QTY, Digits, Instrument
 
-RATE = {"max_digits": 7, "decimal_places": 6}
+RATE = Digits(max_digits=7, decimal_places=6)
 
 
 class Household(models.Model):

@@ -212,6 +212,11 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "surveillance.models.Alert.State",
         "AlertOutcomeEnum": "surveillance.models.Alert.Outcome",
         "CaseStateEnum": "surveillance.models.Case.State",
+        "GoalKindEnum": "wealth.models.Goal.Kind",
+        "WealthAccountKindEnum": "wealth.models.WealthAccount.Kind",
+        "RecommendationKindEnum": "wealth.models.Recommendation.Kind",
+        "RecommendationStatusEnum": "wealth.models.Recommendation.Status",
+        "ProposalKindEnum": "wealth.api.serializers.PROPOSE_KINDS",
     },
 }
 
@@ -265,6 +270,7 @@ CELERY_TASK_ROUTES = {
     "riskapp.tasks.*": {"queue": "risk"},
     "surveillance.tasks.*": {"queue": "surveillance"},
     "execution_quality.tasks.*": {"queue": "tca"},
+    "wealth.tasks.*": {"queue": "wealth"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message not acknowledged within this time is redelivered (acks_late).
@@ -295,6 +301,10 @@ CELERY_BEAT_SCHEDULE = {
     "monthly-tca-model-retrain": {
         "task": "execution_quality.tasks.cost_model_retrain",
         "schedule": crontab(minute=0, hour=2, day_of_month=1),  # a month of new orders; quiet hours
+    },
+    "wealth-daily-scan": {
+        "task": "wealth.tasks.wealth_scan_daily",
+        "schedule": crontab(minute=30, hour=23),  # after the US close and the day's prices; drift/TLH/goals
     },
 }
 CELERY_TIMEZONE = "UTC"

@@ -118,6 +118,19 @@ execution_quality:pretrade            L  Y  Y  Y  N  Y  N  Y
 execution_quality:model_list          L  Y  Y  Y  N  Y  N  Y
 execution_quality:model_train         L  N  N  Y  N  N  N  Y
 wealth:index                          L  N  N  N  Y  Y  N  Y
+wealth:attention_csv                  L  N  N  N  Y  Y  N  Y
+wealth:scan                           L  N  N  N  Y  N  N  Y
+wealth:client_detail                  L  N  N  N  Y  Y  N  Y
+wealth:questionnaire                  L  N  N  N  Y  Y  N  Y
+wealth:client_report                  L  N  N  N  Y  Y  N  Y
+wealth:goal_create                    L  N  N  N  Y  N  N  Y
+wealth:goal_edit                      L  N  N  N  Y  N  N  Y
+wealth:goal_plan                      L  N  N  N  Y  N  N  Y
+wealth:allocation_propose             L  N  N  N  400 N N  400
+wealth:rebalance_propose              L  N  N  N  400 N N  400
+wealth:harvest_propose                L  N  N  N  Y  N  N  Y
+wealth:recommendation_accept          L  N  N  N  Y  N  N  Y
+wealth:recommendation_decline         L  N  N  N  400 N N  400
 audit:*                               L  N  N  N  N  Y  N  Y
 admin:login                           Y  Y  Y  Y  Y  Y  Y  Y
 admin:logout                          Y  Y  Y  Y  Y  Y  Y  L
@@ -208,6 +221,22 @@ tcarun-list                           U  Y  Y  Y  N  Y  N  Y
 tcarun-detail                         U  404 404 404 N  Y  N  Y
 tcamodel-list                         U  Y  Y  Y  N  Y  N  Y
 tcamodel-train                        U  405 405 405 N 405 N 405
+wealth-questionnaire                  U  N  N  N  Y  Y  N  Y
+wealthclient-list                     U  N  N  N  Y  Y  N  Y
+wealthclient-detail                   U  N  N  N  Y  Y  N  Y
+wealthprofile-list                    U  N  N  N  Y  Y  N  Y
+wealthprofile-detail                  U  N  N  N  Y  Y  N  Y
+wealthgoal-list                       U  N  N  N  Y  Y  N  Y
+wealthgoal-detail                     U  N  N  N  Y  Y  N  Y
+wealthplan-list                       U  N  N  N  Y  Y  N  Y
+wealthplan-detail                     U  N  N  N  Y  Y  N  Y
+wealthrecommendation-list             U  N  N  N  Y  Y  N  Y
+wealthrecommendation-detail           U  N  N  N  Y  Y  N  Y
+wealthrecommendation-propose          U  N  N  N  405 405 N 405
+wealthrecommendation-accept           U  N  N  N  405 405 N 405
+wealthrecommendation-decline          U  N  N  N  405 405 N 405
+wealthrun-list                        U  N  N  N  Y  Y  N  Y
+wealthrun-detail                      U  N  N  N  Y  Y  N  Y
 """
 
 # POST to every ingestion endpoint (the list URL of every IngestViewSet).
@@ -230,6 +259,13 @@ POST_ONLY = {
     "execution_quality:run_now",
     "execution_quality:order_run",
     "execution_quality:model_train",
+    "wealth:scan",
+    "wealth:goal_plan",
+    "wealth:allocation_propose",
+    "wealth:rebalance_propose",
+    "wealth:harvest_propose",
+    "wealth:recommendation_accept",
+    "wealth:recommendation_decline",
 }
 # Admin rows that differ from "admin:*" for the superuser (a catch-all answers 404 to staff).
 SUPERUSER_404 = {"admin:catch_all"}
@@ -323,6 +359,11 @@ def _param_value(route: Route, param: str, objects: dict[str, Any]) -> Any:
             return "spoofing"
         kind = "surveillancecase" if pattern.startswith("surveillance/cases/") else "surveillancealert"
         return objects["api"][kind].pk
+    if pattern.startswith("wealth/") and param == "pk":
+        kind = {"goals": "wealthgoal", "recommendations": "wealthrecommendation"}.get(
+            pattern.split("/")[1], "wealthclient"
+        )
+        return objects["api"][kind].pk
     if pattern.startswith("execution/orders/") and param == "order_id":
         return objects["api"]["order"].pk
     if pattern.startswith("execution/reports/rts28/") and param == "year":
@@ -390,6 +431,7 @@ def objects(desk, other_desk) -> dict[str, Any]:
             **_risk_objects(portfolio),
             **_surveillance_objects(account),
             **_tca_objects(order),
+            **_wealth_objects(desk),
             "auditevent": AuditEvent.objects.order_by("pk").first(),
         },
         "other": {
@@ -446,6 +488,35 @@ def _surveillance_objects(account: m.Account) -> dict[str, Any]:
     )
     run = CalculationRun.objects.create(kind="surveillance.sweep", status="succeeded")
     return {"surveillancealert": alert, "surveillancecase": case, "surveillancerun": run}
+
+
+def _wealth_objects(desk: m.Desk) -> dict[str, Any]:
+    """A client of the ``wealth_advisor`` user (the matrix's advisor, on ``desk`` so that the
+    auditor of the desk sees it), with a profile, a goal and its plan, a recommendation and a scan."""
+    from wealth.models import Client, Goal, GoalPlan, Questionnaire, QuestionnaireResponse, Recommendation, RiskProfile
+
+    advisor = UserFactory(username=Role.WEALTH_ADVISOR.value, roles=[Role.WEALTH_ADVISOR.value])
+    desk.members.add(advisor)
+    client = Client.objects.create(code="WC1", name="Client", advisor=advisor, birth_date=TS.date().replace(year=1980))
+    questionnaire = Questionnaire.objects.create(version=99, title="Matrix", questions=[])
+    response = QuestionnaireResponse.objects.create(client=client, questionnaire=questionnaire, answers={})
+    profile = RiskProfile.objects.create(
+        client=client, response=response, willingness=50, capacity=50, score=50, profile=3
+    )
+    goal = Goal.objects.create(client=client, kind="home", name="Home", target_amount=100_000, horizon_years=5)
+    plan = GoalPlan.objects.create(
+        goal=goal, success_probability=0.5, median_outcome=100_000, fan={}, seed=1, paths=10, created_by=advisor
+    )
+    recommendation = Recommendation.objects.create(client=client, kind="harvest", title="Harvest", reason="Loss")
+    run = CalculationRun.objects.create(kind="wealth.scan", status="succeeded", user=advisor)
+    return {
+        "wealthclient": client,
+        "wealthprofile": profile,
+        "wealthgoal": goal,
+        "wealthplan": plan,
+        "wealthrecommendation": recommendation,
+        "wealthrun": run,
+    }
 
 
 def _tca_objects(order: m.Order) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def start_worker(broker):
                 "config",
                 "worker",
                 "-Q",
-                "default,risk,surveillance,tca",
+                "default,risk,surveillance,tca,wealth",
                 "--pool",
                 "solo",
                 "--loglevel",

@@ -1,0 +1,167 @@
+"""Accepting books the trades (lots, transactions, cash) with the wash-sale rule across the
+client's accounts; a recommendation is decided once; declining needs a note.
+
+Wash-sale numbers follow IRS Pub. 550 ("Wash Sales"): a loss on shares sold is disallowed for as
+many shares as are bought within 30 days before or after, in any account of the taxpayer (incl.
+an IRA, where the loss is lost for good: Rev. Rul. 2008-5); the disallowed loss is added to the
+replacement's basis and its holding period includes the sold shares'.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from audit.models import AuditEvent
+from core.errors import Conflict, ValidationFailed
+from tests.factories import ClientFactory, RecommendationFactory, TaxLotFactory, WealthAccountFactory
+from tests.wealth.services.conftest import AS_OF
+from tests.wealth.services.helpers import counts
+from wealth.models import TaxLot, WealthTransaction
+from wealth.services import harvest_propose, recommendation_accept, recommendation_decline
+
+BOUGHT = date(2022, 10, 3)
+
+
+def _trade(account, symbol, side, quantity, price, lot_id=None):
+    return {"account": account.code, "symbol": symbol, "side": side, "quantity": quantity, "price": price,
+            "amount": quantity * price, "lot_id": lot_id, "realized_gain": 0, "short_term": None, "tax": 0}  # fmt: skip
+
+
+@pytest.fixture
+def book(market, advisor, prices):
+    client = ClientFactory(advisor=advisor)
+    taxable = WealthAccountFactory(client=client, code="T1", kind="taxable", cash=Decimal(0))
+    ira = WealthAccountFactory(client=client, code="IRA1", kind="roth_ira", cash=Decimal(20_000))
+    p = round(prices["AAPL"], 4)
+    # 100 AAPL bought on 3 Oct 2022 for 2,000 more than they are worth at today's close.
+    lot = TaxLotFactory(account=taxable, instrument=market["AAPL"], acquired_on=BOUGHT, quantity=Decimal(100),
+                        cost_basis=Decimal(str(round(100 * p + 2000, 4))))  # fmt: skip
+    return {"client": client, "taxable": taxable, "ira": ira, "lot": lot, "p": p}
+
+
+@pytest.mark.django_db
+def test_sale_then_buys_in_ira_and_taxable_apply_the_wash_sale_rule(book, advisor, market):
+    client, taxable, ira, lot, p = book["client"], book["taxable"], book["ira"], book["lot"], book["p"]
+    sell = RecommendationFactory(
+        client=client, kind="harvest", trades=[_trade(taxable, "AAPL", "sell", 100, p, lot.pk)]
+    )
+    recommendation_accept(actor=advisor, recommendation=sell, note="ok")
+    sale = WealthTransaction.objects.get(side="sell")
+    # Proceeds 100p, basis 100p + 2,000: a 2,000 short-term loss (held 86 days).
+    assert sale.realized_gain == Decimal("-2000.0000") and sale.short_term is True and sale.trade_date == AS_OF
+    taxable.refresh_from_db()
+    assert taxable.cash == Decimal(str(round(100 * p, 4)))
+    lot.refresh_from_db()
+    assert lot.quantity == 0 and lot.cost_basis == 0
+
+    # 40 shares bought back the same day in the Roth IRA: 40 % of the loss (800) is disallowed and
+    # lost (no basis added, Rev. Rul. 2008-5); the IRA lot's holding period starts on 3 Oct.
+    buy_ira = RecommendationFactory(client=client, kind="rebalance", trades=[_trade(ira, "AAPL", "buy", 40, p)])
+    recommendation_accept(actor=advisor, recommendation=buy_ira)
+    sale.refresh_from_db()
+    assert sale.wash_sale_disallowed == Decimal("800.0000")
+    ira_lot = TaxLot.objects.get(account=ira)
+    assert ira_lot.cost_basis == Decimal(str(round(40 * p, 4))) and ira_lot.wash_sale_adjustment == 0
+    assert ira_lot.holding_start == BOUGHT and ira_lot.acquired_on == AS_OF
+
+    # 100 more in the taxable account: only the 60 unmatched sold shares wash (1,200 disallowed),
+    # added to a 60-share lot split off the purchase; the other 40 shares are untouched.
+    buy_tax = RecommendationFactory(client=client, kind="rebalance", trades=[_trade(taxable, "AAPL", "buy", 100, p)])
+    recommendation_accept(actor=advisor, recommendation=buy_tax)
+    sale.refresh_from_db()
+    assert sale.wash_sale_disallowed == Decimal("2000.0000")
+    new = {lt.quantity: lt for lt in TaxLot.objects.filter(account=taxable, acquired_on=AS_OF)}
+    assert set(new) == {Decimal(60), Decimal(40)}
+    assert new[Decimal(60)].wash_sale_adjustment == Decimal("1200.0000")
+    assert new[Decimal(60)].cost_basis == Decimal(str(round(60 * p + 1200, 4)))
+    assert new[Decimal(60)].holding_start == BOUGHT and new[Decimal(40)].holding_start == AS_OF
+    event = AuditEvent.objects.filter(action="wealth.recommendation.accept").latest("id")
+    assert event.after["wash_sales"][0]["disallowed_loss"] == pytest.approx(1200.0)
+    assert event.explanation["reason"] == buy_tax.reason
+
+
+@pytest.mark.django_db
+def test_loss_sale_after_a_recent_purchase_in_another_account_is_washed(book, advisor, market):
+    client, taxable, ira, lot, p = book["client"], book["taxable"], book["ira"], book["lot"], book["p"]
+    recent = TaxLotFactory(account=ira, instrument=market["AAPL"], acquired_on=AS_OF - timedelta(days=10),
+                           quantity=Decimal(30), cost_basis=Decimal(str(round(30 * p, 4))))  # fmt: skip
+    sell = RecommendationFactory(
+        client=client, kind="harvest", trades=[_trade(taxable, "AAPL", "sell", 100, p, lot.pk)]
+    )
+    recommendation_accept(actor=advisor, recommendation=sell)
+    sale = WealthTransaction.objects.get(side="sell")
+    assert sale.wash_sale_disallowed == Decimal("600.0000")  # 30 of 100 shares × 20 a share
+    recent.refresh_from_db()
+    # IRA replacement: no basis added; holding period moved back by the 76 days the sold shares were held.
+    assert recent.cost_basis == Decimal(str(round(30 * p, 4)))
+    assert recent.holding_start == AS_OF - timedelta(days=10) - (AS_OF - BOUGHT)
+
+
+@pytest.mark.django_db
+def test_harvest_proposal_accepted_sells_the_lot_and_buys_the_substitute(book, advisor):
+    reco = harvest_propose(actor=advisor, client=book["client"])
+    assert reco is not None and reco.tax_effect < 0
+    sides = [(t["side"], t["symbol"]) for t in reco.trades]
+    assert sides == [("sell", "AAPL"), ("buy", "MSFT")]  # MSFT is AAPL's substitute
+    # The saving is the loss × the short-term rate (0.32), minus round-trip costs.
+    assert float(-reco.tax_effect) == pytest.approx(2000 * 0.32, rel=1e-6)
+    recommendation_accept(actor=advisor, recommendation=reco)
+    assert TaxLot.objects.get(account=book["taxable"], instrument__symbol="MSFT").quantity == Decimal(
+        str(reco.trades[1]["quantity"])
+    )
+    assert WealthTransaction.objects.get(side="sell").wash_sale_disallowed == 0
+
+
+@pytest.mark.django_db
+def test_recent_purchase_in_the_ira_blocks_the_harvest(book, advisor, market):
+    TaxLotFactory(account=book["ira"], instrument=market["AAPL"], acquired_on=AS_OF - timedelta(days=5),
+                  quantity=Decimal(5), cost_basis=Decimal(500))  # fmt: skip
+    WealthTransaction.objects.create(account=book["ira"], instrument=market["AAPL"], side="buy", quantity=5,
+                                     price=100, trade_date=AS_OF - timedelta(days=5))  # fmt: skip
+    assert harvest_propose(actor=advisor, client=book["client"]) is None
+
+
+@pytest.mark.django_db
+def test_a_recommendation_is_accepted_once(book, advisor):
+    reco = RecommendationFactory(client=book["client"], trades=[_trade(book["ira"], "AAPL", "buy", 10, book["p"])])
+    recommendation_accept(actor=advisor, recommendation=reco)
+    before = counts(TaxLot, WealthTransaction, AuditEvent)
+    with pytest.raises(Conflict):
+        recommendation_accept(actor=advisor, recommendation=reco)
+    with pytest.raises(Conflict):
+        recommendation_decline(actor=advisor, recommendation=reco, note="too late")
+    assert counts(TaxLot, WealthTransaction, AuditEvent) == before
+
+
+@pytest.mark.django_db
+def test_a_changed_holding_or_missing_cash_is_a_conflict_with_nothing_booked(book, advisor):
+    lot, taxable, p = book["lot"], book["taxable"], book["p"]
+    too_many = RecommendationFactory(client=book["client"], trades=[_trade(taxable, "AAPL", "sell", 150, p, lot.pk)])
+    too_dear = RecommendationFactory(
+        client=book["client"], kind="harvest",
+        trades=[_trade(taxable, "AAPL", "sell", 100, p, lot.pk), _trade(taxable, "MSFT", "buy", 10_000, 500)],
+    )  # fmt: skip
+    before = counts(TaxLot, WealthTransaction, AuditEvent)
+    for reco in (too_many, too_dear):
+        with pytest.raises(Conflict):
+            recommendation_accept(actor=advisor, recommendation=reco)
+        reco.refresh_from_db()
+        assert reco.status == "proposed"
+    assert counts(TaxLot, WealthTransaction, AuditEvent) == before
+    lot.refresh_from_db()
+    assert lot.quantity == 100
+
+
+@pytest.mark.django_db
+def test_decline_needs_a_note_and_is_audited(book, advisor):
+    reco = RecommendationFactory(client=book["client"])
+    with pytest.raises(ValidationFailed) as err:
+        recommendation_decline(actor=advisor, recommendation=reco, note="  ")
+    assert "note" in err.value.extra["fields"]
+    recommendation_decline(actor=advisor, recommendation=reco, note="Client prefers to wait")
+    reco.refresh_from_db()
+    assert reco.status == "declined" and reco.decision_note == "Client prefers to wait"
+    assert AuditEvent.objects.get(action="wealth.recommendation.decline").explanation["reason"] == reco.reason

@@ -1,1 +1,0 @@
-"""Wealth services: the only place that writes. (Filled in by the Wealth issue.)"""

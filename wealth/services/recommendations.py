@@ -1,0 +1,367 @@
+"""Deciding a recommendation: accept (book its trades) or decline (with a note).
+
+Accepting books the trades at their proposed prices on the proposal's price date
+(``explanation["as_of"]``, the day the prices are from), sells first so their proceeds can pay
+for the buys, all in one transaction with the recommendation row locked (``select_for_update``),
+so a second accept waits and then finds it no longer "proposed" (Conflict), never booking twice.
+
+* A sale reduces the named lot (basis and wash-sale adjustment pro rata), records the realised
+  gain (taxable accounts) and whether it is short-term (IRS Pub. 550: held one year or less), and
+  credits the proceeds to the account's cash.
+* A buy debits the account's cash (never below zero: Conflict) and opens a lot.
+* Wash sales (IRS Pub. 550, engine ``wash_sales``): a loss sale in a taxable account is matched
+  against purchases of the same symbol in any of the client's accounts within 30 days before it
+  (lots not already used as a replacement), and a buy is matched against the client's loss sales
+  of the last 30 days whose shares are not yet matched. The disallowed loss is recorded on the
+  sale's transaction (``wash_sale_disallowed``), added to the replacement lot's basis (not for a
+  tax-advantaged replacement: the loss is lost, Rev. Rul. 2008-5) and the replacement's holding
+  period starts earlier by the sold shares' holding period; a partly matched lot is split so only
+  the matched shares carry the adjustment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import audit_record
+from core.errors import Conflict
+from portfolios.models import Instrument
+from wealth.engine.harvest import HarvestError, Purchase, Sale, WashSale, wash_sales
+from wealth.engine.rebalance import is_short_term
+from wealth.models import Recommendation, TaxLot, WealthAccount, WealthTransaction
+from wealth.services._common import engine_failed, fail, json_safe, money, price, qty
+from wealth.services.state import as_of_default
+
+WASH_WINDOW = dt.timedelta(days=30)
+_ZERO = Decimal(0)
+
+
+def _trade_date(reco: Recommendation) -> dt.date:
+    raw = (reco.explanation or {}).get("as_of")
+    try:
+        return dt.date.fromisoformat(str(raw)[:10]) if raw else as_of_default()
+    except ValueError:
+        return as_of_default()
+
+
+def _parse_trades(reco: Recommendation, accounts: dict[str, WealthAccount]) -> list[dict[str, Any]]:
+    symbols = {str(t.get("symbol")) for t in reco.trades if isinstance(t, dict)}
+    instruments = {i.symbol: i for i in Instrument.objects.filter(symbol__in=symbols)}
+    out, errors = [], []
+    for k, t in enumerate(reco.trades):
+        try:
+            parsed = {
+                "account": accounts[t["account"]],
+                "instrument": instruments[t["symbol"]],
+                "side": t["side"],
+                "quantity": qty(t["quantity"]),
+                "price": price(t["price"]),
+                "lot_id": t.get("lot_id"),
+            }
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            errors.append(f"Trade {k + 1} names an unknown account or instrument, or is malformed.")
+            continue
+        if parsed["side"] not in ("buy", "sell") or parsed["quantity"] <= 0 or parsed["price"] <= 0:
+            errors.append(f"Trade {k + 1}: side must be buy or sell with a positive quantity and price.")
+            continue
+        out.append(parsed)
+    if errors:
+        raise fail("The recommendation's trades cannot be booked.", {"trades": errors})
+    return out
+
+
+def _purchase(lot: TaxLot) -> Purchase:
+    return Purchase(
+        account=lot.account.code,
+        taxable=lot.account.is_taxable,
+        symbol=lot.instrument.symbol,
+        trade_date=lot.acquired_on,
+        quantity=float(lot.quantity),
+        price=float(lot.cost_basis / lot.quantity) if lot.quantity else 0.0,
+        lot_id=lot.pk,
+    )
+
+
+def _apply_to_lot(lot: TaxLot, ws: WashSale) -> TaxLot:
+    """Move the washed shares' adjustment onto ``lot`` (split off the matched shares if fewer)."""
+    shares = qty(ws.shares)
+    target = lot
+    if shares < lot.quantity:
+        part = (lot.cost_basis * shares / lot.quantity).quantize(Decimal("0.0001"))
+        target = TaxLot.objects.create(
+            account=lot.account,
+            instrument=lot.instrument,
+            acquired_on=lot.acquired_on,
+            holding_start=lot.holding_start,
+            quantity=shares,
+            cost_basis=part,
+        )
+        lot.quantity -= shares
+        lot.cost_basis -= part
+        lot.save(update_fields=["quantity", "cost_basis"])
+    added = money(ws.basis_added)
+    target.cost_basis += added
+    target.wash_sale_adjustment += added
+    target.holding_start = min(target.holding_start, ws.holding_start, target.acquired_on)
+    target.save(update_fields=["cost_basis", "wash_sale_adjustment", "holding_start"])
+    return target
+
+
+def _wash_record(ws: WashSale, sale_txn: WealthTransaction, lot: TaxLot) -> dict[str, Any]:
+    sale_txn.wash_sale_disallowed += money(ws.disallowed_loss)
+    sale_txn.save(update_fields=["wash_sale_disallowed"])
+    record: dict[str, Any] = json_safe(
+        {
+            "sale_transaction": sale_txn.pk,
+            "replacement_lot": lot.pk,
+            "replacement_account": ws.replacement_account,
+            "shares": ws.shares,
+            "disallowed_loss": ws.disallowed_loss,
+            "basis_added": ws.basis_added,
+            "holding_start": ws.holding_start,
+        }
+    )
+    return record
+
+
+def _sell(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    account, instrument, quantity = t["account"], t["instrument"], t["quantity"]
+    lots = TaxLot.objects.select_for_update(of=("self",)).filter(account=account, instrument=instrument, quantity__gt=0)
+    if t["lot_id"] is not None:
+        lots = lots.filter(pk=t["lot_id"])
+    chosen = list(lots.order_by("acquired_on", "id"))
+    if sum((lot.quantity for lot in chosen), _ZERO) < quantity:
+        raise Conflict(
+            f"The {instrument.symbol} holding in {account.code} changed since this was proposed; propose again."
+        )
+    booked = []
+    left = quantity
+    for lot in chosen:
+        if left <= 0:
+            break
+        take = min(left, lot.quantity)
+        left -= take
+        basis = (lot.cost_basis * take / lot.quantity).quantize(Decimal("0.0001"))
+        adjustment = (lot.wash_sale_adjustment * take / lot.quantity).quantize(Decimal("0.0001"))
+        proceeds = money(take * t["price"])
+        gain = proceeds - basis
+        short = is_short_term(lot.holding_start, day)
+        txn = WealthTransaction.objects.create(
+            account=account,
+            instrument=instrument,
+            trade_date=day,
+            side=WealthTransaction.Side.SELL,
+            quantity=take,
+            price=t["price"],
+            realized_gain=gain if account.is_taxable else None,
+            short_term=short if account.is_taxable else None,
+            recommendation=reco,
+        )
+        holding_start = lot.holding_start
+        lot.quantity -= take
+        lot.cost_basis -= basis
+        lot.wash_sale_adjustment -= adjustment
+        lot.save(update_fields=["quantity", "cost_basis", "wash_sale_adjustment"])
+        account.cash += proceeds
+        if account.is_taxable and gain < 0:
+            replacements = (
+                TaxLot.objects.select_for_update(of=("self",))
+                .filter(
+                    account__client=account.client,
+                    instrument=instrument,
+                    quantity__gt=0,
+                    wash_sale_adjustment=0,
+                    holding_start=F("acquired_on"),
+                    acquired_on__gte=day - WASH_WINDOW,
+                    acquired_on__lte=day,
+                )
+                .exclude(pk=lot.pk)
+                .select_related("account", "instrument")
+                .order_by("acquired_on", "id")
+            )
+            by_id = {r.pk: r for r in replacements}
+            sale = Sale(
+                account=account.code,
+                symbol=instrument.symbol,
+                trade_date=day,
+                quantity=float(take),
+                proceeds=float(proceeds),
+                cost_basis=float(basis),
+                holding_start=holding_start,
+                lot_id=lot.pk,
+            )
+            try:
+                found = wash_sales(sale, [_purchase(r) for r in by_id.values()])
+            except HarvestError as exc:
+                raise engine_failed(exc) from exc
+            for ws in found:
+                if ws.replacement_lot_id in by_id:
+                    washes.append(_wash_record(ws, txn, _apply_to_lot(by_id[ws.replacement_lot_id], ws)))
+        booked.append(
+            {"transaction": txn.pk, "lot": lot.pk, "quantity": take, "realized_gain": gain, "short_term": short}
+        )
+    account.save(update_fields=["cash"])
+    return booked
+
+
+def _unmatched_loss_sales(account: WealthAccount, instrument: Instrument, day: dt.date) -> list[WealthTransaction]:
+    return list(
+        WealthTransaction.objects.select_for_update(of=("self",))
+        .filter(
+            account__client=account.client,
+            account__kind=WealthAccount.Kind.TAXABLE,
+            instrument=instrument,
+            side=WealthTransaction.Side.SELL,
+            realized_gain__lt=0,
+            trade_date__gte=day - WASH_WINDOW,
+            trade_date__lte=day,
+        )
+        .select_related("account", "instrument", "recommendation")
+        .order_by("trade_date", "id")
+    )
+
+
+def _sale_holding_start(sale_txn: WealthTransaction) -> dt.date:
+    """When the sold shares' holding period began: from the lot the proposal named; a sale booked
+    elsewhere (no lot known) carries no holding period over (the sale date)."""
+    reco = sale_txn.recommendation
+    if reco is not None:
+        for t in reco.trades:
+            if (
+                isinstance(t, dict)
+                and t.get("side") == "sell"
+                and t.get("symbol") == sale_txn.instrument.symbol
+                and t.get("account") == sale_txn.account.code
+                and t.get("lot_id")
+            ):
+                lot = TaxLot.objects.filter(pk=t["lot_id"]).only("holding_start").first()
+                if lot is not None:
+                    return min(lot.holding_start, sale_txn.trade_date)
+    return sale_txn.trade_date
+
+
+def _buy(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[dict[str, Any]]) -> dict[str, Any]:
+    account, instrument, quantity = t["account"], t["instrument"], t["quantity"]
+    cost = money(quantity * t["price"])
+    if cost > account.cash:
+        raise Conflict(
+            f"{account.code} has ${account.cash:,.2f} in cash, less than the ${cost:,.2f} to buy {instrument.symbol}."
+        )
+    account.cash -= cost
+    account.save(update_fields=["cash"])
+    lot = TaxLot.objects.create(
+        account=account, instrument=instrument, acquired_on=day, holding_start=day, quantity=quantity, cost_basis=cost
+    )
+    txn = WealthTransaction.objects.create(
+        account=account,
+        instrument=instrument,
+        trade_date=day,
+        side=WealthTransaction.Side.BUY,
+        quantity=quantity,
+        price=t["price"],
+        recommendation=reco,
+    )
+    for sale_txn in _unmatched_loss_sales(account, instrument, day):
+        if lot.quantity <= 0:
+            break
+        loss = -sale_txn.realized_gain  # type: ignore[operator]
+        per_share = loss / sale_txn.quantity
+        matched = sale_txn.wash_sale_disallowed / per_share if per_share > 0 else sale_txn.quantity
+        left = sale_txn.quantity - matched
+        if left <= Decimal("0.000001"):
+            continue
+        proceeds = sale_txn.price * left
+        sale = Sale(
+            account=sale_txn.account.code,
+            symbol=instrument.symbol,
+            trade_date=sale_txn.trade_date,
+            quantity=float(left),
+            proceeds=float(proceeds),
+            cost_basis=float(proceeds + per_share * left),
+            holding_start=_sale_holding_start(sale_txn),
+            lot_id=None,
+        )
+        try:
+            found = wash_sales(sale, [_purchase(lot)])
+        except HarvestError as exc:
+            raise engine_failed(exc) from exc
+        for ws in found:
+            lot = _apply_to_lot(lot, ws)
+            washes.append(_wash_record(ws, sale_txn, lot))
+    return {"transaction": txn.pk, "lot": lot.pk, "quantity": quantity, "cost": cost}
+
+
+def recommendation_accept(*, actor: User | None, recommendation: Recommendation, note: str = "") -> Recommendation:
+    """Accept a proposed recommendation and book its trades (module docstring). Conflict when it
+    is no longer proposed (already decided or superseded) or the holdings changed since."""
+    note = (note or "").strip()
+    with transaction.atomic():
+        reco = Recommendation.objects.select_for_update(of=("self",)).select_related("client").get(pk=recommendation.pk)
+        if reco.status != Recommendation.Status.PROPOSED:
+            raise Conflict(f"This recommendation is {reco.status}; only a proposed one can be accepted.")
+        day = _trade_date(reco)
+        accounts = {
+            a.code: a
+            for a in WealthAccount.objects.select_for_update(of=("self",))
+            .filter(client=reco.client)
+            .select_related("client")
+        }
+        trades = _parse_trades(reco, accounts)
+        washes: list[dict[str, Any]] = []
+        booked: list[Any] = []
+        for t in trades:
+            if t["side"] == "sell":
+                booked += _sell(t, day, reco, washes)
+        for t in trades:
+            if t["side"] == "buy":
+                booked.append(_buy(t, day, reco, washes))
+        reco.status = Recommendation.Status.ACCEPTED
+        reco.decided_by = actor
+        reco.decided_at = timezone.now()
+        reco.decision_note = note
+        reco.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit_record(
+            action="wealth.recommendation.accept",
+            actor=actor,
+            obj=reco,
+            before={"status": Recommendation.Status.PROPOSED},
+            after=json_safe({"status": reco.status, "trade_date": day, "booked": booked, "wash_sales": washes}),
+            parameters={"note": note, "kind": reco.kind},
+            explanation={"reason": reco.reason, "explanation": reco.explanation},
+        )
+    recommendation.refresh_from_db()
+    return reco
+
+
+def recommendation_decline(*, actor: User | None, recommendation: Recommendation, note: str) -> Recommendation:
+    """Decline a proposed recommendation; the note (why) is required."""
+    note = (note or "").strip() if isinstance(note, str) else ""
+    if not note:
+        raise fail("Say why the recommendation is declined.", {"note": "This field is required."})
+    with transaction.atomic():
+        reco = Recommendation.objects.select_for_update(of=("self",)).get(pk=recommendation.pk)
+        if reco.status != Recommendation.Status.PROPOSED:
+            raise Conflict(f"This recommendation is {reco.status}; only a proposed one can be declined.")
+        reco.status = Recommendation.Status.DECLINED
+        reco.decided_by = actor
+        reco.decided_at = timezone.now()
+        reco.decision_note = note
+        reco.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit_record(
+            action="wealth.recommendation.decline",
+            actor=actor,
+            obj=reco,
+            before={"status": Recommendation.Status.PROPOSED},
+            after={"status": reco.status},
+            parameters={"note": note, "kind": reco.kind},
+            explanation={"reason": reco.reason, "explanation": reco.explanation},
+        )
+    recommendation.refresh_from_db()
+    return reco
