@@ -273,6 +273,9 @@ class TaxLot(models.Model):
     quantity = models.DecimalField(**QTY)
     cost_basis = models.DecimalField(**MONEY)
     wash_sale_adjustment = models.DecimalField(default=0, **MONEY)
+    # Shares of this lot already used as replacement shares of an earlier loss sale: each share
+    # washes one sold share at most (Treas. Reg. §1.1091-1).
+    wash_matched_quantity = models.DecimalField(default=0, **QTY)
 
     class Meta:
         ordering = ["account_id", "instrument_id", "acquired_on", "id"]
@@ -303,6 +306,11 @@ class WealthTransaction(models.Model):
     realized_gain = models.DecimalField(null=True, blank=True, **MONEY)
     short_term = models.BooleanField(null=True, blank=True)
     wash_sale_disallowed = models.DecimalField(default=0, **MONEY)
+    # Sales: the lot sold, its holding start, and how many of the sold shares a replacement
+    # purchase has already washed (a later purchase may wash only the rest).
+    lot = models.ForeignKey(TaxLot, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions")
+    holding_start = models.DateField(null=True, blank=True)
+    wash_matched_quantity = models.DecimalField(default=0, **QTY)
     recommendation = models.ForeignKey(
         "Recommendation", null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
     )

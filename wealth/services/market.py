@@ -28,7 +28,13 @@ from django.db.models import OuterRef, Subquery
 
 from core.frames import ids_clause, query_frame
 from portfolios.models import Instrument, PriceBar
-from wealth.engine.estimates import EstimationError, covariance_ledoit_wolf, mean_shrunk
+from wealth.engine.estimates import (
+    EstimationError,
+    covariance_ledoit_wolf,
+    equilibrium_returns,
+    implied_risk_aversion,
+    mean_shrunk,
+)
 from wealth.models import AssetProfile
 from wealth.services._common import engine_failed, fail
 
@@ -37,6 +43,12 @@ PERIODS_PER_YEAR = 252
 LATE_START_DAYS = 31
 STALE_DAYS = 10
 MIN_OBSERVATIONS = 60
+#: Long-run planning assumptions (docs/wealth-methodology.md): the T-bill rate averaged 3.3 % a
+#: year from July 1926 to November 2018 in the Fama–French data shipped with ``arch``; the equity
+#: premium over it is taken as 5 %, below that series' own 8 % average, as forward-looking
+#: capital-market assumptions usually are.
+LONG_RUN_RISK_FREE = 0.033
+EQUITY_PREMIUM = 0.05
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,18 @@ class MarketInputs:
             raise fail("None of the portfolio's instruments has market data.", {"weights": "No priced instrument."})
         w /= total
         return float(w @ self.mu), float(np.sqrt(max(float(w @ self.cov @ w), 0.0)))
+
+    def equilibrium_mu(self, premium: float = EQUITY_PREMIUM, risk_free: float = LONG_RUN_RISK_FREE) -> FloatArray:
+        """CAPM equilibrium returns π = rf + δΣw_m: the market is the equal-weighted equity part of
+        the universe and δ is set so that it earns ``premium`` over ``risk_free``. Goal plans use
+        these long-run returns rather than a few years' sample means."""
+        market = np.array([self.asset_classes.get(s) == "equity" for s in self.symbols], dtype=np.float64)
+        variance = float(market @ self.cov @ market) / max(market.sum(), 1.0) ** 2
+        if market.sum() == 0 or variance <= 0:
+            return np.full(len(self.symbols), risk_free)
+        market /= market.sum()
+        delta = implied_risk_aversion(risk_free + premium, variance, risk_free)
+        return equilibrium_returns(self.cov, market, delta, risk_free)
 
 
 def latest_prices(symbols: Iterable[str], as_of: dt.date | None = None) -> dict[str, tuple[float, dt.date]]:

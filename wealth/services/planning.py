@@ -1,9 +1,12 @@
 """Goal plans: Monte Carlo projections of a goal with the moments of the client's model portfolio.
 
 The portfolio is the active model portfolio of the client's current risk profile (profile 3,
-Balanced, when the client has none yet: ``parameters["profile_assumed"]`` says so). Its expected
-return and volatility come from ``market_inputs`` (w·μ and √(wᵀΣw)). With ``goal.glide_path`` the
-moments move linearly over the horizon to those of profile 1's model (engine ``glide_path``).
+Balanced, when the client has none yet: ``parameters["profile_assumed"]`` says so). Its volatility
+is √(wᵀΣw) with the Ledoit–Wolf covariance of ``market_inputs``; its expected return is the
+long-run CAPM equilibrium w·π (``MarketInputs.equilibrium_mu``: a 5 % equity premium over a
+3.3 % T-bill rate), not a few years' sample mean, which would promise decades of a bull market.
+With ``goal.glide_path`` the moments move linearly over the horizon to those of profile 1's
+model (engine ``glide_path``).
 The seed is derived from the goal id and the price date unless given, so a plan is reproducible
 and stored with its seed; 10,000 paths.
 """
@@ -45,7 +48,10 @@ def _model_moments(profile: int, market: MarketInputs | None) -> tuple[float, fl
     weights = model_weights(model)
     if market is None or not set(weights) <= set(market.symbols) | set(market.dropped):
         market = market_inputs(symbols=sorted(weights), as_of=market.as_of if market else None)
-    mu, sigma = market.moments(weights)
+    _, sigma = market.moments(weights)
+    known = {s: w for s, w in weights.items() if s in market.symbols}
+    pi = market.equilibrium_mu()
+    mu = float(sum(w * pi[market.index(s)] for s, w in known.items()) / sum(known.values()))
     info = {"profile": profile, "model": model.name, "model_version": model.version, "mu": mu, "sigma": sigma}
     missing = sorted(set(weights) - set(market.symbols))
     if missing:
