@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from scipy.signal import lfilter
+from threadpoolctl import threadpool_limits
 
 from riskapp.engine.tail import var_es_from_losses
 from riskapp.engine.types import (
@@ -147,7 +148,9 @@ def garch_fit(
         # Re-express ω in this fit's units if the scale differs.
         ratio = (s / starting_values.scale) ** 2
         start = np.array([starting_values.omega * ratio, starting_values.alpha, starting_values.beta])
-    with warnings.catch_warnings():
+    # One BLAS thread: with several, the order of floating-point sums depends on the machine's
+    # load, the optimiser's path with it, and the same P&L could give a fit 1 % apart.
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         # Convergence problems are reported through `converged`, not as stray warnings.
         warnings.simplefilter("ignore")
         res = model.fit(disp="off", show_warning=False, starting_values=start)
