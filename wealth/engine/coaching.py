@@ -16,10 +16,11 @@ position is flagged, a rise of the Herfindahl–Hirschman index HHI = Σw² by a
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,8 +51,13 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
+def _finite(x: object) -> TypeGuard[float]:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _fraction(name: str, value: float, errors: dict[str, list[str]]) -> None:
-    if not (math.isfinite(value) and 0 < value < 1):
+    if not (_finite(value) and 0 < value < 1):
         errors.setdefault(name, []).append(f"{name} must be between 0 and 1 (exclusive).")
 
 
@@ -74,23 +80,37 @@ def panic_selling(
     window_days: int = 30,
 ) -> list[Nudge]:
     """Nudges for selling after a fall: see the module docstring for the rule."""
-    d = np.asarray(dates).astype("datetime64[D]")
-    v = np.asarray(values, dtype=np.float64)
     errors: dict[str, list[str]] = {}
+    try:
+        d = np.asarray(dates).astype("datetime64[D]")
+    except (TypeError, ValueError):
+        errors.setdefault("dates", []).append("dates must be dates.")
+        d = np.zeros(0, dtype="datetime64[D]")
+    try:
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        errors.setdefault("values", []).append("values must be positive finite numbers.")
+        v = np.zeros(0)
+    if errors:
+        raise CoachingError(errors)
     if d.ndim != 1 or v.shape != d.shape:
         errors.setdefault("values", []).append("dates and values must be vectors of one length.")
     elif d.size and not np.all(np.diff(d) > np.timedelta64(0, "D")):
         errors.setdefault("dates", []).append("dates must be strictly increasing.")
     if v.size and not (np.all(np.isfinite(v)) and np.all(v > 0)):
         errors.setdefault("values", []).append("values must be positive finite numbers.")
-    if not (math.isfinite(holdings_value) and holdings_value > 0):
+    if not (_finite(holdings_value) and holdings_value > 0):
         errors.setdefault("holdings_value", []).append("holdings_value must be positive.")
     _fraction("drawdown_threshold", drawdown_threshold, errors)
     _fraction("sale_share_threshold", sale_share_threshold, errors)
-    if window_days < 1:
+    if not _finite(window_days) or window_days < 1:
         errors.setdefault("window_days", []).append("window_days must be at least 1.")
-    if any(not (math.isfinite(amount) and amount >= 0) for _, amount in sales):
-        errors.setdefault("sales", []).append("Sale amounts must be numbers ≥ 0.")
+    if any(
+        not (isinstance(sale, tuple | list) and len(sale) == 2 and isinstance(sale[0], date) and _finite(sale[1]))
+        or sale[1] < 0
+        for sale in sales
+    ):
+        errors.setdefault("sales", []).append("Sales must be (date, amount) pairs with amounts ≥ 0.")
     if errors:
         raise CoachingError(errors)
     if v.size == 0 or not sales:
@@ -171,7 +191,7 @@ def concentration_creep(
     """Nudges for positions that have grown too big: see the module docstring for the rules."""
     errors: dict[str, list[str]] = {}
     for name, weights in (("weights_now", weights_now), ("weights_then", weights_then), ("target", target)):
-        if any(not (math.isfinite(w) and 0 <= w <= 1) for w in weights.values()):
+        if not isinstance(weights, Mapping) or any(not (_finite(w) and 0 <= w <= 1) for w in weights.values()):
             errors.setdefault(name, []).append(f"Every weight in {name} must be between 0 and 1.")
         elif sum(weights.values()) > 1 + 1e-6:
             errors.setdefault(name, []).append(f"Weights in {name} add up to more than 100 %.")

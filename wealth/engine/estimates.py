@@ -6,8 +6,9 @@ covariances × periods. Rates and weights are fractions (0.05 = 5 %).
 
 - :func:`covariance_ledoit_wolf` — Ledoit & Wolf (2004) shrinkage toward a scaled identity
   (scikit-learn's ``LedoitWolf``), annualised.
-- :func:`mean_shrunk` — James–Stein shrinkage of the sample means toward their grand mean, with
-  the intensity for a general covariance (Bock 1975; see Jorion 1986 for the Bayes–Stein variant).
+- :func:`mean_shrunk` — James–Stein shrinkage of the sample means toward their grand mean, in
+  the centred form that pays one degree of freedom for estimating that target (Lindley 1962;
+  Efron & Morris 1975) with Bock's (1975) intensity for a general covariance.
 - :func:`equilibrium_returns` / :func:`implied_risk_aversion` — reverse optimisation of the
   market portfolio, π = rf + δΣw_mkt (He & Litterman 1999; Idzorek 2005).
 - :func:`black_litterman` — the He & Litterman (1999) posterior mean and covariance.
@@ -15,7 +16,10 @@ covariances × periods. Rates and weights are fractions (0.05 = 5 %).
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -36,8 +40,21 @@ def _fail(field: str, message: str) -> EstimationError:
     return EstimationError({field: [message]})
 
 
+def _finite(x: object) -> TypeGuard[float]:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _array(value: object, field: str) -> FloatArray:
+    """``value`` as a float array, or an EstimationError naming ``field`` (text, None, ragged lists)."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _fail(field, f"{field} must be numbers; got {type(value).__name__}.") from None
+
+
 def _returns_check(returns: npt.ArrayLike) -> FloatArray:
-    arr = np.asarray(returns, dtype=np.float64)
+    arr = _array(returns, "returns")
     if arr.ndim != 2:
         raise _fail("returns", f"Returns must be a table of periods × assets; got {arr.ndim} dimension(s).")
     if arr.shape[0] < 2 or arr.shape[1] < 1:
@@ -51,13 +68,13 @@ def _returns_check(returns: npt.ArrayLike) -> FloatArray:
 
 
 def _periods_check(periods_per_year: int) -> int:
-    if isinstance(periods_per_year, bool) or int(periods_per_year) != periods_per_year or periods_per_year < 1:
+    if not _finite(periods_per_year) or int(periods_per_year) != periods_per_year or periods_per_year < 1:
         raise _fail("periods_per_year", f"Periods per year must be a positive whole number; got {periods_per_year!r}.")
     return int(periods_per_year)
 
 
 def _cov_check(cov: npt.ArrayLike, field: str = "cov") -> FloatArray:
-    arr = np.asarray(cov, dtype=np.float64)
+    arr = _array(cov, field)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 1:
         raise _fail(field, f"The covariance must be a square N × N matrix; got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
@@ -73,7 +90,7 @@ def _cov_check(cov: npt.ArrayLike, field: str = "cov") -> FloatArray:
 
 
 def _vector_check(values: npt.ArrayLike, n: int, field: str, what: str) -> FloatArray:
-    arr = np.asarray(values, dtype=np.float64)
+    arr = _array(values, field)
     if arr.shape != (n,):
         raise _fail(field, f"{what} must have one value per asset ({n}); got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
@@ -102,14 +119,24 @@ def mean_shrunk(returns: npt.ArrayLike, periods_per_year: int = 252) -> tuple[Fl
     """James–Stein means: ((1 − β)·m + β·m̄·1) × periods, and the intensity β in [0, 1].
 
     m is the vector of sample means per period, m̄ their grand (cross-sectional) mean, S the
-    sample covariance (divided by T − 1), λ_max its largest eigenvalue and T the number of periods:
+    sample covariance (divided by T − 1) and T the number of periods. The target m̄·1 is itself
+    estimated, so the shrinkage acts on the centred means Qm = m − m̄·1 with Q = I − 11ᵀ/N, whose
+    covariance is QSQ/T on an (N − 1)-dimensional space. With λ_max the largest eigenvalue of QSQ:
 
-        β = (tr(S) − 2·λ_max) / (T · ‖m − m̄·1‖²), clipped to [0, 1]
+        β = (tr(QSQ) − 2·λ_max(QSQ)) / (T · ‖m − m̄·1‖²), clipped to [0, 1]
 
-    — the James–Stein intensity for a non-spherical covariance (Bock 1975, "Minimax estimators of
-    the mean of a multivariate normal distribution"; with S = σ²I it is the textbook
-    (N − 2)σ²/(T‖m − m̄‖²)). β = 0 when the effective dimension is too small for shrinkage to
-    help (tr(S) ≤ 2λ_max, e.g. fewer than 3 assets) or when all means are equal. Jorion (1986,
+    — Bock's (1975) intensity for a non-spherical covariance applied to the centred means. With
+    S = σ²I it is the textbook (N − 3)σ²/(T‖m − m̄‖²) of Lindley (1962) and Efron & Morris
+    (1975, "Data analysis using Stein's estimator and its generalizations"): one degree of freedom
+    fewer than the (N − 2) of shrinking toward a fixed point, the price of estimating m̄. The
+    estimator improves on the sample means only from N ≥ 4 assets, so β = 0 for fewer, and when
+    the effective dimension is too small (tr(QSQ) ≤ 2λ_max) or all means are equal.
+
+    skfolio's ``ShrunkMu`` (JAMES_STEIN) puts the grand mean into the fixed-target intensity
+    (tr S − 2λ_max(S)) and so does not pay for estimating it; on correlated assets it also lets
+    the common (market) factor, which moves every mean alike and does not change their spread,
+    cut the intensity. On the 20 S&P 500 stocks of skfolio's dataset (1,260 days to 2022-12-28)
+    it gives β = 0.33 against 0.55 here. Jorion (1986,
     "Bayes–Stein estimation for portfolio analysis") shrinks toward the minimum-variance
     portfolio's mean instead; the grand mean keeps the target independent of the covariance.
     """
@@ -120,9 +147,11 @@ def mean_shrunk(returns: npt.ArrayLike, periods_per_year: int = 252) -> tuple[Fl
     grand = float(m.mean())
     spread = float(np.sum((m - grand) ** 2))
     beta = 0.0
-    if n >= 3 and spread > 0.0:
+    if n >= 4 and spread > 0.0:
         sample = np.atleast_2d(np.cov(arr, rowvar=False, ddof=1))
-        eigenvalues = np.linalg.eigvalsh(sample)
+        centring = np.eye(n) - np.full((n, n), 1.0 / n)
+        centred = centring @ sample @ centring
+        eigenvalues = np.linalg.eigvalsh((centred + centred.T) / 2.0)
         beta = float(np.clip((eigenvalues.sum() - 2.0 * eigenvalues[-1]) / (t * spread), 0.0, 1.0))
     mu = ((1.0 - beta) * m + beta * grand) * ppy
     return np.asarray(mu, dtype=np.float64), beta
@@ -135,7 +164,7 @@ def implied_risk_aversion(market_return: float, market_variance: float, risk_fre
     """δ = (E[r_m] − rf) / σ²_m: the risk aversion at which the market portfolio is optimal."""
     values = {"market_return": market_return, "market_variance": market_variance, "risk_free": risk_free}
     for name, value in values.items():
-        if not np.isfinite(value):
+        if not _finite(value):
             raise _fail(name, f"{name.replace('_', ' ').capitalize()} must be a finite number; got {value!r}.")
     if market_variance <= 0.0:
         raise _fail("market_variance", f"Market variance must be positive; got {market_variance!r}.")
@@ -158,9 +187,9 @@ def equilibrium_returns(
     """
     sigma = _cov_check(cov)
     w = _vector_check(market_weights, sigma.shape[0], "market_weights", "Market weights")
-    if not np.isfinite(risk_aversion) or risk_aversion <= 0.0:
+    if not _finite(risk_aversion) or risk_aversion <= 0.0:
         raise _fail("risk_aversion", f"Risk aversion must be a positive number; got {risk_aversion!r}.")
-    if not np.isfinite(risk_free):
+    if not _finite(risk_free):
         raise _fail("risk_free", f"The risk-free rate must be a finite number; got {risk_free!r}.")
     return np.asarray(risk_free + risk_aversion * sigma @ w, dtype=np.float64)
 
@@ -169,14 +198,14 @@ def equilibrium_returns(
 
 
 def _views_check(n: int, p: npt.ArrayLike, q: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    pick = np.asarray(p, dtype=np.float64)
+    pick = _array(p, "P")
     if pick.ndim == 1 and pick.size == n:
         pick = pick[None, :]
     if pick.size == 0:
         pick = np.zeros((0, n))
     if pick.ndim != 2 or pick.shape[1] != n:
         raise _fail("P", f"The pick matrix P must have one column per asset ({n}); got shape {pick.shape}.")
-    view = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    view = np.atleast_1d(_array(q, "Q"))
     if view.size == 0:
         view = np.zeros(0)
     if view.shape != (pick.shape[0],):
@@ -201,7 +230,7 @@ def _omega_build(
     if omega is not None and confidences is not None:
         raise _fail("omega", "Give either omega or confidences, not both.")
     if confidences is not None:
-        conf = np.atleast_1d(np.asarray(confidences, dtype=np.float64))
+        conf = np.atleast_1d(_array(confidences, "confidences"))
         if conf.shape != (k,) or not np.all(np.isfinite(conf)) or np.any(conf <= 0.0) or np.any(conf > 1.0):
             raise _fail("confidences", f"Give one confidence per view ({k}), each above 0 % and at most 100 %.")
         # Idzorek (2005) confidence in closed form (Walters 2014, "The Black–Litterman model in
@@ -210,7 +239,7 @@ def _omega_build(
     if omega is None:
         # He & Litterman (1999): Ω = diag(τ·PΣPᵀ), each view as uncertain as the prior.
         return np.asarray(np.diag(tau * view_var), dtype=np.float64)
-    om = np.asarray(omega, dtype=np.float64)
+    om = _array(omega, "omega")
     if om.ndim == 1 and om.shape == (k,):
         om = np.diag(om)
     if om.shape != (k, k) or not np.all(np.isfinite(om)):
@@ -248,8 +277,10 @@ def black_litterman(
     """
     sigma = _cov_check(cov)
     n = sigma.shape[0]
+    if float(np.trace(sigma)) <= 1e-14:
+        raise _fail("cov", "The covariance is zero (its trace is 0): the prior carries no uncertainty to update.")
     pi = _vector_check(prior, n, "prior", "Prior returns")
-    if not np.isfinite(tau) or tau <= 0.0:
+    if not _finite(tau) or tau <= 0.0:
         raise _fail("tau", f"Tau must be a positive number; got {tau!r}.")
     pick, view = _views_check(n, P, Q)
     if pick.shape[0] == 0:

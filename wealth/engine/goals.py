@@ -199,9 +199,13 @@ def glide_path(
     when disabled. Volatility is interpolated, not variance: a plain, explainable path."""
     errors: dict[str, list[str]] = {}
     n = _check_months(months, errors)
-    for name, pair in (("start", start), ("end", end)):
+    for name, raw in (("start", start), ("end", end)):
+        try:
+            pair = tuple(raw)
+        except TypeError:  # None, a bare number …
+            pair = ()
         if len(pair) != 2 or any(_number(v) is None for v in pair):
-            errors.setdefault(name, []).append("Must be a pair of finite numbers (mu, sigma).")
+            errors.setdefault(name, []).append(f"Must be a pair of finite numbers (mu, sigma); got {raw!r}.")
         elif float(pair[1]) < 0:
             errors.setdefault(name, []).append("A volatility cannot be negative.")
     if errors:
@@ -264,7 +268,9 @@ def goal_simulate(inputs: GoalInputs, *, paths: int = 10_000, seed: int, probabi
     # comparison is made on thresholds so that re-running with required_contribution is exact.
     thresholds = (target_nominal - grown_initial) / grown_unit
     probability = float(np.count_nonzero(thresholds <= contribution)) / n_paths
-    rank = math.ceil(float(probability_target) * n_paths) - 1
+    # p·n is rounded first: 0.07 × 100 = 7.000000000000001 in binary floating point, and its
+    # ceiling 8 would ask for 8 % of paths instead of 7 %.
+    rank = math.ceil(round(float(probability_target) * n_paths, 9)) - 1
     required = float(np.partition(thresholds, rank)[rank])
 
     wealth = at_grid_a + contribution * at_grid_b

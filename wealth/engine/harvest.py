@@ -1,13 +1,7 @@
-"""Tax-loss harvesting and the wash-sale rule (IRS Publication 550, "Wash Sales").
+"""Tax-loss harvesting (IRS Publication 550, "Wash Sales").
 
-Wash sale: a loss on a sale of stock is disallowed when, within 30 days before or after the sale
-date, substantially identical stock is bought (here: the same symbol) in any of the client's
-accounts. Replacement shares are matched to sold shares share for share in the order they were
-acquired; the disallowed loss is added to the replacement shares' basis and their holding
-period includes that of the sold shares (their ``holding_start`` moves back by the days the sold
-shares were held). A replacement bought in an IRA or other tax-advantaged account still
-disallows the loss, but nothing is added to any basis: the loss is lost for good (Rev. Rul.
-2008-5). A sale at a gain is never a wash sale.
+The wash-sale rule itself (matching, basis and holding-period adjustments, IRA replacements)
+lives in :mod:`wealth.engine.wash`; its names are re-exported here.
 
 Harvesting: sell a taxable lot standing at a loss and buy a similar but not substantially
 identical substitute, so the portfolio keeps its exposure and the loss offsets gains.
@@ -18,11 +12,14 @@ trading costs (sale of the lot + purchase of the substitute, as fractions of the
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from typing import TypeGuard
 
 from wealth.engine.rebalance import Lot, Trade, is_short_term
+from wealth.engine.wash import HarvestError, Purchase, Sale, WashSale, replacements, wash_sales
 
 __all__ = [
     "HarvestError",
@@ -36,60 +33,7 @@ __all__ = [
     "wash_sales",
 ]
 
-WASH_WINDOW_DAYS = 30
 _EPS = 1e-9
-
-
-class HarvestError(ValueError):
-    """Inputs the harvester cannot use; ``fields`` maps each offending argument to messages."""
-
-    def __init__(self, fields: Mapping[str, list[str]]) -> None:
-        self.fields: dict[str, list[str]] = {key: list(messages) for key, messages in fields.items()}
-        super().__init__("; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in self.fields.items()))
-
-
-@dataclass(frozen=True)
-class Purchase:
-    """A buy in any of the client's accounts; ``lot_id`` is the lot it created, when known."""
-
-    account: str
-    taxable: bool
-    symbol: str
-    trade_date: date
-    quantity: float
-    price: float
-    lot_id: int | None
-
-
-@dataclass(frozen=True)
-class Sale:
-    """A sale of (part of) one lot: ``proceeds`` and ``cost_basis`` are totals for ``quantity``."""
-
-    account: str
-    symbol: str
-    trade_date: date
-    quantity: float
-    proceeds: float
-    cost_basis: float
-    holding_start: date
-    lot_id: int | None
-
-
-@dataclass(frozen=True)
-class WashSale:
-    """Sold shares matched to ``shares`` replacement shares of one purchase.
-
-    ``disallowed_loss`` is the part of the loss not deductible now; ``basis_added`` is what the
-    replacement's basis grows by (0 for a tax-advantaged replacement); ``holding_start`` is the
-    replacement shares' adjusted holding start."""
-
-    sale_lot_id: int | None
-    replacement_lot_id: int | None
-    replacement_account: str
-    shares: float
-    disallowed_loss: float
-    basis_added: float
-    holding_start: date
 
 
 @dataclass(frozen=True)
@@ -120,71 +64,13 @@ def _qty(q: float) -> str:
     return f"{q:,.0f}" if abs(q - round(q)) < _EPS else f"{q:,.6f}".rstrip("0")
 
 
-def wash_sales(sale: Sale, purchases: Sequence[Purchase]) -> tuple[WashSale, ...]:
-    """The wash sales a loss sale triggers: one entry per replacement purchase matched.
-
-    Purchases of the same symbol dated within 30 days before or after ``sale.trade_date`` in any
-    account are replacements, matched in order of acquisition (date, then input order) until the
-    sold shares are used up. The purchase that created the sold lot (same ``lot_id``) is not a
-    replacement. Returns () for a gain or break-even sale."""
-    errors: dict[str, list[str]] = {}
-    if not (math.isfinite(sale.quantity) and sale.quantity > 0):
-        errors.setdefault("sale", []).append("Sale quantity must be positive.")
-    if not (math.isfinite(sale.proceeds) and sale.proceeds >= 0):
-        errors.setdefault("sale", []).append("Sale proceeds must be a number ≥ 0.")
-    if not (math.isfinite(sale.cost_basis) and sale.cost_basis >= 0):
-        errors.setdefault("sale", []).append("Sale cost basis must be a number ≥ 0.")
-    if sale.holding_start > sale.trade_date:
-        errors.setdefault("sale", []).append("Sale holding start is after the sale date.")
-    for p in purchases:
-        if not (math.isfinite(p.quantity) and p.quantity >= 0):
-            errors.setdefault("purchases", []).append(f"Purchase of {p.symbol} on {p.trade_date} has a bad quantity.")
-    if errors:
-        raise HarvestError(errors)
-
-    loss = sale.cost_basis - sale.proceeds
-    if loss <= 0:
-        return ()
-    loss_per_share = loss / sale.quantity
-    days_held = sale.trade_date - sale.holding_start
-    return tuple(
-        WashSale(
-            sale_lot_id=sale.lot_id,
-            replacement_lot_id=p.lot_id,
-            replacement_account=p.account,
-            shares=shares,
-            disallowed_loss=loss_per_share * shares,
-            basis_added=loss_per_share * shares if p.taxable else 0.0,
-            holding_start=p.trade_date - days_held,
-        )
-        for p, shares in _replacements(sale, purchases)
-    )
-
-
-def _replacements(sale: Sale, purchases: Sequence[Purchase]) -> list[tuple[Purchase, float]]:
-    """Replacement purchases and the sold shares each absorbs, in order of acquisition."""
-    window = timedelta(days=WASH_WINDOW_DAYS)
-    candidates = [
-        (p.trade_date, i, p)
-        for i, p in enumerate(purchases)
-        if p.symbol == sale.symbol
-        and p.quantity > 0
-        and abs(p.trade_date - sale.trade_date) <= window
-        and not (sale.lot_id is not None and p.lot_id == sale.lot_id)
-    ]
-    out: list[tuple[Purchase, float]] = []
-    left = sale.quantity
-    for _, _, p in sorted(candidates, key=lambda item: (item[0], item[1])):
-        if left <= _EPS:
-            break
-        shares = min(left, p.quantity)
-        out.append((p, shares))
-        left -= shares
-    return out
+def _finite(x: object) -> TypeGuard[float]:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _rate(costs: Mapping[str, float] | float, symbol: str, errors: dict[str, list[str]]) -> float:
-    if isinstance(costs, int | float):
+    if not isinstance(costs, Mapping):
         return float(costs)
     if symbol not in costs:
         errors.setdefault("trading_cost", []).append(f"No trading cost for {symbol}.")
@@ -215,19 +101,26 @@ def harvest_candidates(
     traded (0.0005 = 5 bp), one number or one per symbol (the lot's and the substitute's)."""
     errors: dict[str, list[str]] = {}
     for name, value in (("tax_rate_short", tax_rate_short), ("tax_rate_long", tax_rate_long), ("threshold", threshold)):
-        if not (math.isfinite(value) and 0 <= value <= 1):
+        if not (_finite(value) and 0 <= value <= 1):
             errors.setdefault(name, []).append(f"{name} must be between 0 and 1.")
-    if not (math.isfinite(min_loss) and min_loss >= 0):
+    if not (_finite(min_loss) and min_loss >= 0):
         errors.setdefault("min_loss", []).append("min_loss must be a number ≥ 0.")
-    if isinstance(trading_cost, int | float):
-        if not (math.isfinite(trading_cost) and 0 <= trading_cost < 1):
+    if not isinstance(trading_cost, Mapping):
+        if not (_finite(trading_cost) and 0 <= trading_cost < 1):
             errors.setdefault("trading_cost", []).append("trading_cost must be between 0 and 1.")
-    elif any(not (math.isfinite(c) and 0 <= c < 1) for c in trading_cost.values()):
+    elif any(not (_finite(c) and 0 <= c < 1) for c in trading_cost.values()):
         errors.setdefault("trading_cost", []).append("Every trading cost must be between 0 and 1.")
     for lot in lots:
+        if not (_finite(lot.quantity) and lot.quantity >= 0):
+            errors.setdefault("lots", []).append(f"Lot #{lot.lot_id} has a negative or non-numeric quantity.")
+            continue
+        if not (_finite(lot.cost_basis) and lot.cost_basis >= 0):
+            errors.setdefault("lots", []).append(f"Lot #{lot.lot_id} has a negative or non-numeric cost basis.")
+        if not isinstance(lot.holding_start, date) or lot.holding_start > as_of:
+            errors.setdefault("lots", []).append(f"Lot #{lot.lot_id} is held from a date after {as_of.isoformat()}.")
         if lot.taxable and lot.quantity > 0:
             price = prices.get(lot.symbol)
-            if price is None or not (math.isfinite(price) and price > 0):
+            if not (_finite(price) and price > 0):
                 errors.setdefault("prices", []).append(f"No positive price for {lot.symbol}.")
     if errors:
         raise HarvestError({k: sorted(set(v)) for k, v in errors.items()})
@@ -262,7 +155,7 @@ def harvest_candidates(
         washes = wash_sales(sale, purchases)
         blocked_by: str | None = None
         if washes:
-            first = _replacements(sale, purchases)[0][0]
+            first = replacements(sale, purchases)[0][0]
             blocked_by = f"purchase of {_qty(first.quantity)} sh {lot.symbol} in {first.account} on {first.trade_date}"
             disallowed = sum(w.disallowed_loss for w in washes)
             reason = (

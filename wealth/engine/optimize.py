@@ -15,9 +15,12 @@ the numbers involved, instead of a bare solver status.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeGuard
 
 import cvxpy as cp
 import numpy as np
@@ -115,6 +118,27 @@ def _input_error(field: str, message: str) -> OptimizationInputError:
     return OptimizationInputError([message], {field: [message]})
 
 
+def _finite(x: object) -> TypeGuard[float]:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _objective(value: object) -> Objective:
+    try:
+        if isinstance(value, str):  # an Objective is a str too
+            return Objective(value)
+    except ValueError:
+        pass
+    choices = ", ".join(o.value for o in Objective)
+    raise _input_error("objective", f"Unknown objective {value!r}: choose one of {choices}.")
+
+
+def _risk_free(value: object) -> float:
+    if not _finite(value):
+        raise _input_error("risk_free", f"The risk-free rate must be a number; got {value!r}.")
+    return float(value)
+
+
 # ---------------------------------------------------------------------------- validated inputs
 
 
@@ -150,6 +174,12 @@ def _market_check(mu: npt.ArrayLike, cov: npt.ArrayLike) -> tuple[FloatArray, Fl
     if not np.allclose(c, c.T, rtol=0.0, atol=1e-9 * scale):
         raise _input_error("cov", "The covariance must be symmetric.")
     c = (c + c.T) / 2.0
+    if float(np.trace(c)) <= 1e-14:
+        raise _input_error(
+            "cov",
+            "The covariance is zero (its trace is 0): every asset would be riskless, so there is no risk to "
+            "measure or trade off against return.",
+        )
     try:
         # Positive definite: the common case, and much cheaper than eigenvalues.
         with threadpool_limits(limits=1, user_api="blas"):
@@ -187,21 +217,21 @@ def _spec_build(constraints: Constraints, n: int) -> _Spec:
         members = np.asarray(g.members)
         if members.shape != (n,) or members.dtype != np.bool_:
             raise _input_error("groups", f"Group '{g.name}': members must be one true/false per asset ({n}).")
-        if not (np.isfinite(g.lower) and np.isfinite(g.upper)) or g.lower < 0.0 or g.upper < 0.0:
+        if not (_finite(g.lower) and _finite(g.upper)) or g.lower < 0.0 or g.upper < 0.0:
             raise _input_error("groups", f"Group '{g.name}': limits must be numbers of at least 0 %.")
         if not members.any():
             raise _input_error("groups", f"Group '{g.name}' has no members.")
         groups.append((g.name, np.flatnonzero(members), float(g.lower), float(min(g.upper, 1.0))))
     esg = None if constraints.esg is None else _vector(constraints.esg, n, "esg", "ESG scores", 0.0)
-    if constraints.esg_min is not None and (esg is None or not np.isfinite(constraints.esg_min)):
-        raise _input_error("esg_min", "An ESG minimum needs ESG scores for every asset.")
+    if constraints.esg_min is not None and (esg is None or not _finite(constraints.esg_min)):
+        raise _input_error("esg_min", "An ESG minimum must be a number and needs ESG scores for every asset.")
     current = (
         None if constraints.current is None else _vector(constraints.current, n, "current", "Current weights", 0.0)
     )
     if current is not None and np.any(current < 0.0):
         raise _input_error("current", "Current weights cannot be negative.")
     turnover = constraints.max_turnover
-    if turnover is not None and (current is None or not np.isfinite(turnover) or turnover < 0.0):
+    if turnover is not None and (current is None or not _finite(turnover) or turnover < 0.0):
         raise _input_error(
             "max_turnover", "A turnover limit must be a number of at least 0 % and needs current weights."
         )
@@ -443,9 +473,9 @@ def _max_return_at_risk(mu: FloatArray, cov: FloatArray, spec: _Spec, target: fl
 
 
 def _target_check(objective: Objective, target: float | None) -> float:
-    if target is None or not np.isfinite(target):
+    if not _finite(target):
         what = "a target return" if objective is Objective.TARGET_RETURN else "a target volatility"
-        raise _input_error("target", f"The {objective.value} objective needs {what}.")
+        raise _input_error("target", f"The {objective.value} objective needs {what} (a number); got {target!r}.")
     if objective is Objective.TARGET_RISK and target < 0.0:
         raise _input_error("target", f"A target volatility cannot be negative; got {_pct(target)}.")
     return float(target)
@@ -466,10 +496,9 @@ def optimize(
     objectives ignore it. Raises :class:`InfeasibleError` (reasons with numbers) when no
     portfolio qualifies, :class:`OptimizationInputError` for malformed inputs.
     """
-    objective = Objective(objective)
+    objective = _objective(objective)
     m, c = _market_check(mu, cov)
-    if not np.isfinite(risk_free):
-        raise _input_error("risk_free", "The risk-free rate must be a number.")
+    risk_free = _risk_free(risk_free)
     spec = _spec_build(constraints, m.size)
     goal = _target_check(objective, target) if objective in (Objective.TARGET_RETURN, Objective.TARGET_RISK) else None
     _constraints_check(spec)
@@ -503,7 +532,25 @@ def optimize(
             )
             raise InfeasibleError([reason], {"risk_free": [reason]})
         w = _max_sharpe(m, c, spec, risk_free)
+        _sharpe_defined(w, m, c, spec, risk_free)
     return _portfolio(w, m, c, spec, objective.value, risk_free)
+
+
+def _sharpe_defined(w: FloatArray, mu: FloatArray, cov: FloatArray, spec: _Spec, risk_free: float) -> None:
+    """Refuse a maximum-Sharpe answer with (near) zero volatility: an allowed portfolio that is
+    riskless yet earns more than the risk-free rate has an unbounded Sharpe ratio, so the
+    maximum does not exist (the solver returns some riskless mix)."""
+    port = _portfolio(w, mu, cov, spec, Objective.MAX_SHARPE.value, risk_free)
+    scale = math.sqrt(float(np.max(np.diag(cov))))
+    # Interior-point answers leave ~1e-6 of residual risk on a riskless optimum; real portfolios
+    # (even cash-like ones, ~0.1 % a year) are far above this threshold.
+    if port.volatility <= 1e-4 * scale:
+        reason = (
+            f"An allowed portfolio has (near) zero volatility ({_pct(port.volatility)}) yet earns "
+            f"{_pct(port.expected_return)}, more than the risk-free rate of {_pct(risk_free)}: its Sharpe ratio "
+            "is undefined (unbounded), so there is no maximum; use minimum variance or a target return instead"
+        )
+        raise InfeasibleError([reason], {"objective": [reason]})
 
 
 def efficient_frontier(
@@ -521,7 +568,8 @@ def efficient_frontier(
     once (a cvxpy parameter holds the target) and re-solved per point.
     """
     m, c = _market_check(mu, cov)
-    if isinstance(points, bool) or int(points) != points or points < 1:
+    risk_free = _risk_free(risk_free)
+    if not _finite(points) or int(points) != points or points < 1:
         raise _input_error("points", f"Points must be a whole number of at least 1; got {points!r}.")
     spec = _spec_build(constraints, m.size)
     _constraints_check(spec)

@@ -360,6 +360,15 @@ def answers_score(questions: Sequence[Question], answers: Mapping[str, str]) -> 
 
     Raises ProfilingError with one field per question code that is unanswered, answered with a
     value that is not one of its choices, or not in the questionnaire at all."""
+    if not isinstance(answers, Mapping):
+        message = f"Answers must map question codes to choices; got {type(answers).__name__}."
+        raise ProfilingError({"answers": [message]})
+    if (
+        not isinstance(questions, Sequence)
+        or isinstance(questions, str | bytes)
+        or not all(isinstance(q, Question) for q in questions)
+    ):
+        raise ProfilingError({"questions": ["Questions must be parsed questions (see questionnaire_parse)."]})
     by_code = {q.code: q for q in questions}
     errors: dict[str, list[str]] = {}
     picked: dict[str, Choice] = {}

@@ -20,24 +20,36 @@ Conventions (docs/wealth-methodology.md, "Rebalancing"):
   down, rebalancing sells round down (never past the target) and sells that fund a withdrawal
   round up; selling a whole holding sells it all, fractions included.
 - One plan never buys a symbol it sells at a loss in a taxable account (that would wash the
-  loss, IRS Pub. 550) and never sells a symbol it has just bought.
+  loss, IRS Pub. 550) and never sells a symbol it has just bought. Purchases made in the 30 days
+  before ``as_of`` in any of the client's accounts (``purchases``) wash a loss sale share for
+  share (:mod:`wealth.engine.wash`): the disallowed part saves no tax now, and the trade's tax
+  says so.
+- Lot order (cheapest tax first): tax-advantaged lots, then taxable lots by tax per dollar sold
+  = (gain ÷ value) × the short- or long-term rate, net of any wash-sale disallowance; so losses
+  (largest saving per dollar first) come before gains, and a gain lot is ranked by what it
+  costs, not by its holding period. Ties go to a lot whose loss is not washed, then to a
+  long-term lot. A short-term gain lot turning long-term within 30 days may wait (``defer``).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
+
+from wealth.engine.wash import HarvestError, Purchase, Sale, replacements, wash_sales
 
 CASH = "CASH"
 _EPS = 1e-9
 _FRACTION_STEP = 1e-6  # smallest fractional share traded when lots_in_whole_units=False
 _DEFER_DAYS = 30  # a short-term lot turning long-term within this many days may wait
+_MONEY_TOL = 0.005  # half a cent: a withdrawal this close to everything held liquidates it all
 
 
 class RebalanceError(ValueError):
@@ -121,6 +133,11 @@ def is_short_term(holding_start: date, sale_date: date) -> bool:
     return sale_date < long_term_date(holding_start)
 
 
+def _finite(x: object) -> TypeGuard[float]:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
@@ -146,6 +163,7 @@ class _Book:
         whole: bool,
         rate_short: float,
         rate_long: float,
+        purchases: Sequence[Purchase] = (),
     ) -> None:
         self.lots = list(lots)
         self.remaining = {lot.lot_id: float(lot.quantity) for lot in lots}
@@ -160,6 +178,8 @@ class _Book:
         self.sold: set[str] = set()  # symbols sold at a loss in a taxable account
         self.bought_symbols: set[str] = set()
         self.reasons: list[str] = []
+        self.purchases = list(purchases)
+        self.wash_used = [0.0] * len(self.purchases)  # replacement shares already used per purchase
 
     def symbols(self) -> list[str]:
         held = {lot.symbol for lot in self.lots} | {symbol for _, symbol in self.bought}
@@ -188,17 +208,76 @@ class _Book:
         n = math.floor(units + _EPS) if mode == "down" else math.ceil(units - _EPS)
         return max(n, 0) * step
 
-    def lot_order(self, lot: Lot) -> tuple[int, float, int]:
-        """Tax cost ranking: tax-advantaged, then losses (largest saving per dollar), then
-        long-term gains, then short-term gains (lowest gain per dollar first)."""
+    def open_purchases(self) -> list[Purchase]:
+        """The recent purchases with the replacement shares this plan has not used yet."""
+        return [
+            replace(p, available=max((p.quantity if p.available is None else p.available) - used, 0.0))
+            for p, used in zip(self.purchases, self.wash_used, strict=True)
+        ]
+
+    def loss_sale(self, lot: Lot, qty: float) -> Sale:
+        price = self.prices[lot.symbol]
+        basis = lot.cost_basis * qty / lot.quantity
+        return Sale(lot.account, lot.symbol, self.as_of, qty, qty * price, basis, lot.holding_start, lot.lot_id)
+
+    def washed_share(self, lot: Lot, qty: float) -> float:
+        """The share (0–1) of a taxable loss on ``qty`` shares a recent purchase would wash."""
+        if not self.purchases or qty <= _EPS:
+            return 0.0
+        matched = sum(shares for _, shares in replacements(self.loss_sale(lot, qty), self.open_purchases()))
+        return min(matched / qty, 1.0)
+
+    def lot_order(self, lot: Lot, qty: float | None = None) -> tuple[int, float, bool, bool, int]:
+        """Tax cost ranking: tax-advantaged lots first, then taxable lots by tax per dollar sold
+        (gain ÷ value × the applicable rate, net of the wash-sale disallowance on selling ``qty``
+        shares, default the whole remainder): losses with the largest saving first, then the
+        cheapest gains. Ties: an unwashed lot, then a long-term one."""
         if not lot.taxable:
-            return (0, 0.0, lot.lot_id)
+            return (0, 0.0, False, False, lot.lot_id)
         price = self.prices[lot.symbol]
         gain_per_dollar = (price - lot.cost_basis / lot.quantity) / price
         short = is_short_term(lot.holding_start, self.as_of)
+        rate = self.rate_short if short else self.rate_long
+        washed = 0.0
         if gain_per_dollar < 0:
-            return (1, gain_per_dollar * (self.rate_short if short else self.rate_long), lot.lot_id)
-        return (3 if short else 2, gain_per_dollar, lot.lot_id)
+            washed = self.washed_share(lot, self.remaining[lot.lot_id] if qty is None else qty)
+        # Rounded so that equal costs computed along different paths tie exactly.
+        tax_per_dollar = round(gain_per_dollar * rate * (1.0 - washed), 12) + 0.0
+        return (1, tax_per_dollar, washed > 0, short, lot.lot_id)
+
+    def short_term_gain(self, lot: Lot) -> bool:
+        price = self.prices[lot.symbol]
+        return lot.taxable and price * lot.quantity > lot.cost_basis and is_short_term(lot.holding_start, self.as_of)
+
+    def wash(self, lot: Lot, qty: float) -> float:
+        """Record the wash sales a taxable loss sale of ``qty`` shares triggers; the disallowed loss."""
+        if not self.purchases:
+            return 0.0
+        open_now = self.open_purchases()
+        sale = self.loss_sale(lot, qty)
+        try:
+            matched = replacements(sale, open_now)
+            washes = wash_sales(sale, open_now)
+        except HarvestError as exc:  # validated up front; kept so bad input can never escape as a crash
+            raise RebalanceError({"purchases": [str(exc)]}) from None
+        for p, shares in matched:
+            index = next(i for i, q in enumerate(open_now) if q is p)
+            self.wash_used[index] += shares
+        disallowed = sum(w.disallowed_loss for w in washes)
+        if matched:
+            first = matched[0][0]
+            lost = all(not p.taxable for p, _ in matched)
+            where = (
+                "lost for good: the replacement is in a tax-advantaged account (Rev. Rul. 2008-5)"
+                if lost
+                else "added to the replacement shares' basis"
+            )
+            self.reasons.append(
+                f"Wash sale: {_money(disallowed)} of the loss on lot #{lot.lot_id} ({lot.account}) is disallowed by "
+                f"the purchase of {_qty(first.quantity)} sh {lot.symbol} in {first.account} on "
+                f"{first.trade_date.isoformat()} (within 30 days); it saves no tax now and is {where}."
+            )
+        return disallowed
 
     def sell_lot(self, lot: Lot, qty: float) -> Trade:
         price = self.prices[lot.symbol]
@@ -206,7 +285,8 @@ class _Book:
         if lot.taxable:
             gain = proceeds - lot.cost_basis * qty / lot.quantity
             short: bool | None = is_short_term(lot.holding_start, self.as_of)
-            tax = gain * (self.rate_short if short else self.rate_long)
+            disallowed = self.wash(lot, qty) if gain < 0 else 0.0
+            tax = (gain + disallowed) * (self.rate_short if short else self.rate_long)
         else:
             gain, short, tax = 0.0, None, 0.0
         trade = Trade(lot.account, lot.symbol, "sell", qty, price, proceeds, lot.lot_id, gain, short, tax)
@@ -244,12 +324,13 @@ class _Book:
         # Selling everything needs no rounding (a fractional remainder would otherwise stay behind).
         left = held if amount / price >= held - _EPS else self.round_qty(amount / price, "up" if funding else "down")
         proceeds = 0.0
-        for lot in sorted(lots, key=self.lot_order):
+        wanted = left  # rank each loss lot by the washed share of what it would actually sell
+        for lot in sorted(lots, key=lambda lot: self.lot_order(lot, min(self.remaining[lot.lot_id], wanted))):
             if left <= _EPS:
                 break
             qty = min(self.remaining[lot.lot_id], left)
-            category = self.lot_order(lot)[0]
-            if category == 3 and defer:
+            short_gain = self.short_term_gain(lot)
+            if short_gain and defer:
                 becomes = long_term_date(lot.holding_start)
                 days = (becomes - self.as_of).days
                 if days <= _DEFER_DAYS:
@@ -261,10 +342,10 @@ class _Book:
             trade = self.sell_lot(lot, qty)
             proceeds += trade.amount
             left -= qty
-            if category == 3:
+            if short_gain:
                 self.reasons.append(
                     f"Sold {_qty(qty)} sh {symbol} from lot #{lot.lot_id} ({lot.account}) at a short-term gain of "
-                    f"{_money(trade.realized_gain)}: no cheaper lot covered the sale."
+                    f"{_money(trade.realized_gain)}: no lot left cost less tax per dollar sold."
                 )
         return proceeds
 
@@ -292,6 +373,7 @@ def _validate(
     target: Mapping[str, float],
     as_of: date,
     numbers: Mapping[str, float],
+    purchases: Sequence[Purchase] = (),
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
@@ -304,41 +386,53 @@ def _validate(
         if lot.lot_id in seen:
             add("lots", f"Lot #{lot.lot_id} appears twice.")
         seen.add(lot.lot_id)
-        if not (math.isfinite(lot.quantity) and lot.quantity >= 0):
+        if not (_finite(lot.quantity) and lot.quantity >= 0):
             add("lots", f"Lot #{lot.lot_id} has a negative or non-finite quantity.")
-        if not (math.isfinite(lot.cost_basis) and lot.cost_basis >= 0):
+        if not (_finite(lot.cost_basis) and lot.cost_basis >= 0):
             add("lots", f"Lot #{lot.lot_id} has a negative or non-finite cost basis.")
-        if lot.holding_start > as_of:
+        if not isinstance(lot.holding_start, date):
+            add("lots", f"Lot #{lot.lot_id} has no holding start date.")
+        elif lot.holding_start > as_of:
             add("lots", f"Lot #{lot.lot_id} is held from {lot.holding_start.isoformat()}, after {as_of.isoformat()}.")
         if taxable.setdefault(lot.account, lot.taxable) != lot.taxable:
             add("lots", f"Account {lot.account} has both taxable and tax-advantaged lots.")
         price = prices.get(lot.symbol)
-        if price is None or not (math.isfinite(price) and price > 0):
+        if not (_finite(price) and price > 0):
             add("prices", f"No positive price for {lot.symbol}.")
     for account, value in cash.items():
-        if not (math.isfinite(value) and value >= 0):
+        if not (_finite(value) and value >= 0):
             add("cash", f"Cash in {account} must be a number ≥ 0.")
     weights_total = 0.0
     for symbol, weight in target.items():
-        if not (math.isfinite(weight) and 0 <= weight <= 1):
+        if not (_finite(weight) and 0 <= weight <= 1):
             add("target", f"Target weight of {symbol} must be between 0 and 1.")
             continue
         weights_total += weight
         if symbol != CASH:
             price = prices.get(symbol)
-            if price is None or not (math.isfinite(price) and price > 0):
+            if not (_finite(price) and price > 0):
                 add("prices", f"No positive price for {symbol}.")
     if weights_total > 1 + 1e-6:
         add("target", f"Target weights add up to {_pct(weights_total)}, more than 100 %.")
     elif CASH in target and abs(weights_total - 1) > 1e-6:
         add("target", f"Target weights including CASH add up to {_pct(weights_total)}, not 100 %.")
     for name in ("band", "asset_band", "tax_rate_short", "tax_rate_long"):
-        if not (math.isfinite(numbers[name]) and 0 <= numbers[name] <= 1):
+        value = numbers[name]
+        if not (_finite(value) and 0 <= value <= 1):
             add(name, f"{name} must be between 0 and 1.")
-    if not (math.isfinite(numbers["min_trade"]) and numbers["min_trade"] >= 0):
+    min_trade = numbers["min_trade"]
+    if not (_finite(min_trade) and min_trade >= 0):
         add("min_trade", "min_trade must be a number ≥ 0.")
-    if not math.isfinite(numbers["cash_flow"]):
+    if not _finite(numbers["cash_flow"]):
         add("cash_flow", "cash_flow must be a finite number.")
+    for p in purchases:
+        if not isinstance(p, Purchase):
+            add("purchases", "Every recent purchase must be a Purchase.")
+            continue
+        if not (_finite(p.quantity) and p.quantity >= 0 and isinstance(p.trade_date, date)):
+            add("purchases", f"Purchase of {p.symbol}: quantity must be a number ≥ 0 and trade_date a date.")
+        elif p.available is not None and not (_finite(p.available) and 0 <= p.available <= p.quantity):
+            add("purchases", f"Purchase of {p.symbol} on {p.trade_date}: available must be between 0 and its quantity.")
     if "prices" in errors:
         errors["prices"] = sorted(set(errors["prices"]))
     return errors
@@ -396,9 +490,11 @@ def _cash_flow(
     held = book.cash[account] + sum(
         book.remaining[lot.lot_id] * book.prices[lot.symbol] for lot in book.lots if lot.account == account
     )
-    if amount < 0 and held + amount < -_EPS:
+    if amount < 0 and held + amount < -_MONEY_TOL:
         message = f"Withdrawal of {_money(-amount)} exceeds the {_money(held)} in {account}."
         raise RebalanceError({"cash_flow": [message]})
+    if amount < 0 and held + amount < 0:
+        amount = -held  # within half a cent of everything held: liquidate, never leave cash below zero
     book.cash[account] += amount
     if abs(book.cash[account]) < _EPS:
         book.cash[account] = 0.0
@@ -442,6 +538,7 @@ def rebalance(
     lots_in_whole_units: bool = True,
     cash_flow_account: str | None = None,
     account_taxable: Mapping[str, bool] | None = None,
+    purchases: Sequence[Purchase] = (),
 ) -> RebalancePlan:
     """Trades that bring the client back to ``target`` at the least tax, with their reasons.
 
@@ -451,7 +548,10 @@ def rebalance(
     ``band``, sell assets more than ``asset_band`` above target (all overweight ones if that
     would not end inside ``band``) and buy the underweight ones, most underweight first, with
     the cash each account has. Sales pick lots in tax order (module docstring). Accounts holding
-    only cash are taxable unless ``account_taxable`` says otherwise.
+    only cash are taxable unless ``account_taxable`` says otherwise. ``purchases`` are the buys
+    of the last 30 days in any of the client's accounts (IRAs included): a taxable loss sale
+    they would wash saves no tax for the washed part, and its lots rank by that net saving.
+    A withdrawal of everything held (to half a cent) liquidates the account.
     """
     numbers = {
         "band": band,
@@ -461,7 +561,9 @@ def rebalance(
         "min_trade": min_trade,
         "cash_flow": cash_flow,
     }
-    errors = _validate(lots, cash, prices, target, as_of, numbers)
+    if not isinstance(as_of, date):
+        raise RebalanceError({"as_of": ["as_of must be a date."]})
+    errors = _validate(lots, cash, prices, target, as_of, numbers, purchases)
     if errors:
         raise RebalanceError(errors)
     accounts: dict[str, bool] = dict.fromkeys(cash, True)
@@ -480,6 +582,7 @@ def rebalance(
         whole=lots_in_whole_units,
         rate_short=tax_rate_short,
         rate_long=tax_rate_long,
+        purchases=purchases,
     )
     goal = {s: float(w) for s, w in target.items() if s != CASH}
     goal[CASH] = float(target[CASH]) if CASH in target else max(0.0, 1.0 - sum(goal.values()))
@@ -488,7 +591,7 @@ def rebalance(
         goal.setdefault(symbol, 0.0)
 
     total_before = book.total()
-    if total_before + cash_flow <= 0:
+    if total_before + cash_flow < -_MONEY_TOL or (total_before + cash_flow <= 0 and cash_flow >= 0):
         if cash_flow < 0:
             message = f"Withdrawal of {_money(-cash_flow)} exceeds the {_money(total_before)} held."
             raise RebalanceError({"cash_flow": [message]})
@@ -501,7 +604,9 @@ def rebalance(
 
     weights_mid = book.weights(universe)
     drift_mid = 0.5 * sum(abs(weights_mid[s] - goal[s]) for s in universe)
-    if drift_mid <= band:
+    if book.total() <= _MONEY_TOL:
+        book.reasons.append("Everything held is withdrawn: nothing is left to rebalance.")
+    elif drift_mid <= band:
         book.reasons.append(f"Drift {_pct(drift_mid)} is within the {_pct(band)} band: no rebalancing trades.")
     else:
         book.reasons.append(f"Drift {_pct(drift_mid)} is above the {_pct(band)} band: rebalancing.")

@@ -149,3 +149,25 @@ def test_concentration_bad_input() -> None:
     with pytest.raises(CoachingError) as err:
         concentration_creep({"A": 1.2}, {}, {}, creep=0.0)
     assert {"weights_now", "creep"} <= set(err.value.fields)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: concentration_creep({"AAA": "0.3"}, {}, {}), "weights_now"),
+        (lambda: concentration_creep({"AAA": 0.3}, {"AAA": None}, {}), "weights_then"),
+        (lambda: concentration_creep({"AAA": 0.3}, {}, None), "target"),
+        (lambda: concentration_creep({"AAA": 0.3}, {}, {}, creep="5 %"), "creep"),
+        (lambda: panic_selling(DATES, series(0.15), [(START, "100")], 1.0), "sales"),
+        (lambda: panic_selling(DATES, series(0.15), [("2026-01-02", 100.0)], 1.0), "sales"),
+        (lambda: panic_selling(DATES, series(0.15), [], "1000"), "holdings_value"),
+        (lambda: panic_selling(DATES, ["a"] * DATES.size, [], 1.0), "values"),
+        (lambda: panic_selling(DATES, series(0.15), [], 1.0, window_days=None), "window_days"),
+    ],
+)
+def test_non_numeric_values_are_coaching_errors(call: object, field: str) -> None:
+    # Mappings or arguments holding text or None give the module's error with the field named,
+    # never a TypeError from math.isfinite.
+    with pytest.raises(CoachingError) as err:
+        call()  # type: ignore[operator]
+    assert field in err.value.fields

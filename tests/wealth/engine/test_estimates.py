@@ -1,6 +1,7 @@
 """Expected returns and covariance (wealth.engine.estimates).
 
-Expected numbers come from scikit-learn's LedoitWolf, skfolio's ShrunkMu (James–Stein), the
+Expected numbers come from scikit-learn's LedoitWolf, the James–Stein closed form on an exactly
+spherical sample (skfolio's ShrunkMu differs by design, see mean_shrunk), the
 He & Litterman (1999) formulas evaluated by hand on small examples, and PyPortfolioOpt's
 BlackLittermanModel on the same inputs.
 """
@@ -85,17 +86,67 @@ def test_periods_per_year_must_be_positive() -> None:
 # ---------------------------------------------------------------------------- James–Stein means
 
 
-def test_james_stein_matches_skfolio_shrunk_mu_on_real_data(real_returns: np.ndarray) -> None:
-    """skfolio's ShrunkMu (JAMES_STEIN, grand-mean target, empirical covariance with ddof 1)
-    uses β = (tr S − 2λ_max)/(T‖m − m̄‖²), the intensity documented in mean_shrunk."""
+# Columns 2–5 of the 8 × 8 Sylvester–Hadamard matrix: orthogonal, mean zero, entries ±1.
+HADAMARD_COLUMNS = np.array(
+    [
+        [1, 1, 1, 1],
+        [-1, 1, -1, 1],
+        [1, -1, -1, 1],
+        [-1, -1, 1, 1],
+        [1, 1, 1, -1],
+        [-1, 1, -1, -1],
+        [1, -1, -1, -1],
+        [-1, -1, 1, -1],
+    ],
+    dtype=np.float64,
+)
+
+
+def test_james_stein_toward_the_grand_mean_pays_a_degree_of_freedom() -> None:
+    """Closed form (Lindley 1962; Efron & Morris 1975): with S = σ²I and the target the estimated
+    grand mean, β = (N − 3)σ²/(T‖m − m̄‖²).
+
+    Returns = 0.01 × (orthogonal ±1 columns) + means (0, 0.2, 0.4, 1.0) %: T = 8, N = 4,
+    S = 8 × 10⁻⁴/7 · I exactly, m̄ = 0.4 %, ‖m − m̄‖² = (16 + 4 + 0 + 36) × 10⁻⁶ = 5.6 × 10⁻⁵, so
+    β = 1 × (8 × 10⁻⁴/7)/(8 × 5.6 × 10⁻⁵) = 25/98. The fixed-target (N − 2) form would give 50/98."""
+    means = np.array([0.0, 0.002, 0.004, 0.010])
+    returns = 0.01 * HADAMARD_COLUMNS + means
+    np.testing.assert_allclose(np.cov(returns, rowvar=False), 8e-4 / 7 * np.eye(4), atol=1e-18)
+
+    mu, beta = mean_shrunk(returns, periods_per_year=1)
+
+    assert beta == pytest.approx(25 / 98, rel=1e-12)
+    np.testing.assert_allclose(mu, 0.004 + (1 - 25 / 98) * (means - 0.004), rtol=1e-12)
+
+
+def test_james_stein_does_not_shrink_three_spherical_assets() -> None:
+    """N − 3 = 0: with three means and S = σ²I the centred intensity is 0 (nothing to gain)."""
+    returns = 0.01 * HADAMARD_COLUMNS[:, :3] + np.array([0.0, 0.002, 0.010])
+
+    mu, beta = mean_shrunk(returns, periods_per_year=1)
+
+    assert beta == 0.0
+    np.testing.assert_allclose(mu, returns.mean(axis=0), rtol=1e-12)
+
+
+def test_james_stein_differs_from_skfolio_shrunk_mu_as_documented(real_returns: np.ndarray) -> None:
+    """skfolio's ShrunkMu (JAMES_STEIN) uses the fixed-target (tr S − 2λ_max(S)) with the grand
+    mean; the engine uses the centred QSQ, Q = I − 11ᵀ/N (docstring of mean_shrunk). Both
+    intensities are checked against their formulas on the same data."""
     moments = pytest.importorskip("skfolio.moments")
     library = moments.ShrunkMu(method=moments.ShrunkMuMethods.JAMES_STEIN).fit(real_returns)
-    assert 0.0 < library.beta_ < 1.0  # inside the clip, so the two must agree exactly
+    t = real_returns.shape[0]
+    m = real_returns.mean(axis=0)
+    spread = float(np.sum((m - m.mean()) ** 2))
+    sample = np.cov(real_returns, rowvar=False)
+    fixed = np.linalg.eigvalsh(sample)
+    centred = np.linalg.eigvalsh(sample - sample.mean(axis=0) - sample.mean(axis=1)[:, None] + sample.mean())
+    assert library.beta_ == pytest.approx((fixed.sum() - 2 * fixed[-1]) / (t * spread), rel=1e-10)
 
-    mu, beta = mean_shrunk(real_returns)
+    _, beta = mean_shrunk(real_returns)
 
-    assert beta == pytest.approx(library.beta_, rel=1e-10)
-    np.testing.assert_allclose(mu, library.mu_ * 252, rtol=1e-10)
+    assert beta == pytest.approx((centred.sum() - 2 * centred[-1]) / (t * spread), rel=1e-10)
+    assert (round(library.beta_, 2), round(beta, 2)) == (0.33, 0.55)
 
 
 def test_james_stein_keeps_the_grand_mean_and_pulls_every_asset_toward_it(real_returns: np.ndarray) -> None:
@@ -280,4 +331,34 @@ def test_lower_confidence_moves_the_posterior_less() -> None:
 def test_bad_views_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(EstimationError) as info:
         black_litterman(_cov3(), np.array([0.05, 0.07, 0.09]), **kwargs)  # type: ignore[arg-type]
+    assert field in info.value.fields
+
+
+def test_black_litterman_with_a_zero_covariance_names_the_covariance() -> None:
+    # Σ = 0 makes PτΣPᵀ + Ω = 0: the failure is the covariance's, not "views not independent".
+    with pytest.raises(EstimationError) as info:
+        black_litterman(np.zeros((3, 3)), np.array([0.05, 0.07, 0.09]), [[1.0, 0.0, 0.0]], [0.1])
+    assert list(info.value.fields) == ["cov"]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: black_litterman(_cov3(), [0.05, 0.07, 0.09], [[1.0, 0, 0]], [0.1], tau="0.05"), "tau"),
+        (lambda: black_litterman(_cov3(), [0.05, 0.07, 0.09], [[1.0, 0, 0]], [0.1], tau=None), "tau"),
+        (lambda: black_litterman(_cov3(), [0.05, 0.07, 0.09], [[1.0, 0, 0]], ["ten %"]), "Q"),
+        (lambda: black_litterman(_cov3(), [0.05, 0.07, 0.09], [[1.0, 0, 0]], [0.1], confidences=["x"]), "confidences"),
+        (lambda: equilibrium_returns(_cov3(), [0.3, 0.3, 0.4], 2.5, risk_free="0.02"), "risk_free"),
+        (lambda: equilibrium_returns(_cov3(), [0.3, 0.3, 0.4], None), "risk_aversion"),
+        (lambda: equilibrium_returns({"a": 1}, [0.3, 0.3, 0.4], 2.5), "cov"),
+        (lambda: implied_risk_aversion(0.08, 0.04, "0.02"), "risk_free"),
+        (lambda: implied_risk_aversion(None, 0.04, 0.02), "market_return"),
+        (lambda: mean_shrunk([[0.01, "a"], [0.02, 0.03]]), "returns"),
+        (lambda: mean_shrunk(np.zeros((5, 3)), periods_per_year="252"), "periods_per_year"),
+    ],
+)
+def test_non_numeric_arguments_are_estimation_errors(call: object, field: str) -> None:
+    # The module's own error with .fields, never a TypeError/ValueError from numpy.
+    with pytest.raises(EstimationError) as info:
+        call()  # type: ignore[operator]
     assert field in info.value.fields

@@ -327,3 +327,31 @@ def test_glide_path_rejects_bad_input():
     with pytest.raises(GoalError) as info:
         glide_path((0.07, -0.1), (0.03, float("nan")), 0)
     assert set(info.value.fields) == {"months", "start", "end"}
+
+
+def test_required_contribution_rank_survives_binary_rounding():
+    # p = 0.07, n = 100: p·n is 7 exactly in decimal but 7.000000000000001 in binary floating
+    # point, so ceil(p·n) gave 8 and the "required" contribution reached 8 % of paths, not 7 %.
+    # The k-th smallest threshold with k = ceil(round(p·n, 9)) = 7 reaches exactly 7 of 100.
+    assert 0.07 * 100 != 7 and math.ceil(round(0.07 * 100, 9)) == 7
+    inputs = plan(monthly_contribution=0.0)
+    k = goal_simulate(inputs, paths=100, seed=3, probability_target=0.07).required_contribution
+    assert k is not None
+    rerun = goal_simulate(replace(inputs, monthly_contribution=k), paths=100, seed=3)
+    assert rerun.probability == pytest.approx(0.07)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months", "fields"),
+    [
+        (None, (0.03, 0.05), 120, {"start"}),
+        ((0.07, 0.15), None, 120, {"end"}),
+        (0.07, "ab", 120, {"start", "end"}),
+        ((0.07, "0.15"), (0.03, 0.05), "120", {"start", "months"}),
+    ],
+)
+def test_glide_path_bad_types_are_goal_errors(start, end, months, fields):
+    # The module's own error with the fields named, never a TypeError from len(None).
+    with pytest.raises(GoalError) as info:
+        glide_path(start, end, months)
+    assert set(info.value.fields) == fields

@@ -7,6 +7,7 @@ for share in order of acquisition, Rev. Rul. 2008-5 for IRA replacements).
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import pytest
@@ -30,8 +31,9 @@ def loss_sale(
     proceeds: float = 750.0,
     start: date = date(2025, 11, 3),
     lot_id: int = 1,
+    matched: float = 0.0,
 ) -> Sale:
-    return Sale("TAX", "XYZ", SOLD_ON, quantity, proceeds, basis, start, lot_id)
+    return Sale("TAX", "XYZ", SOLD_ON, quantity, proceeds, basis, start, lot_id, matched)
 
 
 def buy(
@@ -98,6 +100,53 @@ def test_replacement_holding_period_includes_the_sold_shares() -> None:
     assert (SOLD_ON - sale.holding_start).days == 133
     (wash,) = wash_sales(sale, [buy(10, 100, 8.0)])
     assert wash.holding_start == date(2025, 11, 13)
+
+
+def test_replacement_bought_before_the_sale_never_starts_before_the_sold_shares() -> None:
+    # IRC §1223(3) / Pub. 550: the replacement's holding period includes the sold shares' period,
+    # and the overlap (replacement bought before the sale) counts once. Sold shares held
+    # 2025-01-01 → 2025-12-27 = 360 days; replacement bought 2025-11-27. Subtracting 360 days gives
+    # 2024-12-02, before the sold shares were even acquired; the start is max(2024-12-02,
+    # 2025-01-01) = 2025-01-01.
+    sold = Sale("TAX", "XYZ", date(2025, 12, 27), 100, 750.0, 1_000.0, date(2025, 1, 1), 1)
+    assert (sold.trade_date - sold.holding_start).days == 360
+    early = Purchase("TAX", True, "XYZ", date(2025, 11, 27), 100, 8.0, 2)
+    (wash,) = wash_sales(sold, [early])
+    assert date(2025, 11, 27) - timedelta(days=360) == date(2024, 12, 2)
+    assert wash.holding_start == date(2025, 1, 1)
+
+
+def test_a_replacement_share_washes_only_one_sold_share() -> None:
+    # Treas. Reg. §1.1091-1(b): losses are taken in the order of their sales; §1.1091-1(e): a
+    # share that made one loss non-deductible is disregarded for any other loss. Two sales of
+    # 100 sh at a $250 loss each (lots 1 and 3) and one replacement purchase of 150 sh: the
+    # first sale uses 100 of the 150 shares ($250 disallowed), the second only the other 50
+    # ($125 of its $250 disallowed, $125 deductible).
+    replacement = buy(5, 150, 8.0, lot_id=7)
+    first, second = loss_sale(lot_id=1), loss_sale(lot_id=3)
+    (w1,) = wash_sales(first, [replacement])
+    assert (w1.shares, w1.disallowed_loss) == (100, pytest.approx(250.0))
+    left = Purchase(**{**replacement.__dict__, "available": replacement.quantity - w1.shares})
+    (w2,) = wash_sales(second, [left])
+    assert (w2.shares, w2.disallowed_loss) == (50, pytest.approx(125.0))
+    # Without ``available`` the same 150 shares would wash all 100 sold shares a second time.
+    (twice,) = wash_sales(second, [replacement])
+    assert twice.shares == 100
+    # Fully used: nothing left to wash a third sale; a sale already matched is not matched again.
+    used = Purchase(**{**replacement.__dict__, "available": 0.0})
+    assert wash_sales(loss_sale(lot_id=4), [used]) == ()
+    assert wash_sales(loss_sale(lot_id=4, matched=100), [replacement]) == ()
+    (partly,) = wash_sales(loss_sale(lot_id=4, matched=40), [replacement])
+    assert partly.shares == 60 and partly.disallowed_loss == pytest.approx(150.0)
+
+
+def test_bad_available_and_matched_are_refused() -> None:
+    with pytest.raises(HarvestError) as err:
+        wash_sales(loss_sale(), [Purchase(**{**buy(5, 10, 8.0).__dict__, "available": 11.0})])
+    assert "purchases" in err.value.fields
+    with pytest.raises(HarvestError) as err:
+        wash_sales(loss_sale(matched=-1), [])
+    assert "sale" in err.value.fields
 
 
 def test_replacements_matched_in_order_of_acquisition() -> None:
@@ -230,3 +279,21 @@ def test_bad_rates_and_missing_prices_are_refused() -> None:
     with pytest.raises(HarvestError) as err:
         candidates([tlot(1, "NOPE", 1, 10.0)], tax_rate_short=1.5)
     assert {"tax_rate_short", "prices"} <= set(err.value.fields)
+
+
+@pytest.mark.parametrize(
+    ("lots", "kwargs", "field"),
+    [
+        ([tlot(1, "XYZ", 100, math.nan)], {}, "lots"),  # NaN cost basis
+        ([tlot(1, "XYZ", 100, 10_000.0, AS_OF + timedelta(days=1))], {}, "lots"),  # dated after as_of
+        ([tlot(1, "XYZ", math.inf, 10_000.0)], {}, "lots"),
+        ([tlot(1, "XYZ", 100, 10_000.0)], {"tax_rate_long": "0.15"}, "tax_rate_long"),
+        ([tlot(1, "XYZ", 100, 10_000.0)], {"trading_cost": "5bp"}, "trading_cost"),
+        ([tlot(1, "XYZ", 100, 10_000.0)], {"min_loss": None}, "min_loss"),
+    ],
+)
+def test_bad_input_is_a_harvest_error_with_fields(lots: list[Lot], kwargs: dict[str, object], field: str) -> None:
+    # Bad input gives the module's own error naming the field, never a TypeError or a silent skip.
+    with pytest.raises(HarvestError) as err:
+        candidates(lots, **kwargs)
+    assert field in err.value.fields

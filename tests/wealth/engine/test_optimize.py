@@ -528,3 +528,50 @@ def test_frontier_points_must_be_a_positive_whole_number() -> None:
         efficient_frontier(MU3, COV3, points=0)
 
     assert "points" in info.value.fields
+
+
+def test_a_zero_covariance_is_refused() -> None:
+    # Σ = 0 (trace 0): no risk to measure; a clear field error instead of a degenerate "solution".
+    for call in (
+        lambda: optimize(MU2, np.zeros((2, 2)), Objective.MIN_VARIANCE),
+        lambda: efficient_frontier(MU2, np.zeros((2, 2))),
+    ):
+        with pytest.raises(OptimizationInputError) as err:
+            call()
+        assert "cov" in err.value.fields and "zero" in err.value.fields["cov"][0]
+
+
+def test_max_sharpe_is_refused_when_a_riskless_portfolio_beats_the_risk_free_rate() -> None:
+    # Asset 0 has zero variance and earns 3 %: against rf = 0 % or 2 % its Sharpe ratio
+    # (0.03 − rf)/0 is unbounded, so there is no maximum (Sharpe 1966: excess return per unit of
+    # volatility, undefined at zero volatility). At rf = 3 % it earns no excess and the tangency
+    # portfolio of the risky assets is well defined.
+    mu, cov = np.array([0.03, 0.08, 0.10]), np.diag([0.0, 0.04, 0.09])
+    for rf in (0.0, 0.02):
+        with pytest.raises(InfeasibleError) as err:
+            optimize(mu, cov, Objective.MAX_SHARPE, risk_free=rf)
+        assert "objective" in err.value.fields
+        assert "zero volatility" in err.value.reasons[0] and "undefined" in err.value.reasons[0]
+    port = optimize(mu, cov, Objective.MAX_SHARPE, risk_free=0.03)
+    assert port.volatility > 0.1 and np.isfinite(port.sharpe)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: optimize(MU2, COV2, "max_sharp"), "objective"),  # type: ignore[arg-type]
+        (lambda: optimize(MU2, COV2, None), "objective"),  # type: ignore[arg-type]
+        (lambda: optimize(MU2, COV2, Objective.MAX_SHARPE, risk_free="0.02"), "risk_free"),  # type: ignore[arg-type]
+        (lambda: optimize(MU2, COV2, Objective.TARGET_RETURN, target="10 %"), "target"),  # type: ignore[arg-type]
+        (lambda: efficient_frontier(MU2, COV2, risk_free=None), "risk_free"),  # type: ignore[arg-type]
+        (lambda: efficient_frontier(MU2, COV2, points=None), "points"),  # type: ignore[arg-type]
+        (lambda: optimize(MU2, COV2, Objective.MIN_VARIANCE, Constraints(esg=MU2, esg_min="5")), "esg_min"),  # type: ignore[arg-type]
+    ],
+)
+def test_non_numeric_or_unknown_arguments_are_field_errors(call: object, field: str) -> None:
+    # The module's own error with .fields, never a TypeError/ValueError from deep inside.
+    with pytest.raises(OptimizationInputError) as err:
+        call()  # type: ignore[operator]
+    assert field in err.value.fields
+    # A string objective that names a real one is accepted (Objective is a StrEnum).
+    assert optimize(MU2, COV2, "min_variance").objective == "min_variance"  # type: ignore[arg-type]

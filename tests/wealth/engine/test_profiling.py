@@ -263,3 +263,19 @@ def test_score_is_monotone_in_each_answers_points(picks, which):
         assert after.profile >= before.profile
         # and strictly higher on the question's own dimension
         assert getattr(after, question.dimension) > getattr(before, question.dimension)
+
+
+@pytest.mark.parametrize(
+    ("questions", "answers", "field"),
+    [
+        (QUESTIONS, None, "answers"),
+        (QUESTIONS, ["q1"], "answers"),
+        (None, {}, "questions"),
+        (DEFAULT_QUESTIONNAIRE, {}, "questions"),  # raw JSON, not parsed questions
+    ],
+)
+def test_answers_score_bad_types_are_profiling_errors(questions: Any, answers: Any, field: str) -> None:
+    # The module's error with the field named, never an AttributeError from answers.get.
+    with pytest.raises(ProfilingError) as err:
+        answers_score(questions, answers)
+    assert field in err.value.fields

@@ -24,6 +24,7 @@ from wealth.engine.rebalance import (
     long_term_date,
     rebalance,
 )
+from wealth.engine.wash import Purchase
 
 AS_OF = date(2026, 6, 1)
 OLD = date(2020, 1, 2)  # long-term for every test sale
@@ -209,6 +210,22 @@ def test_withdrawal_larger_than_the_account_is_refused() -> None:
     assert "cash_flow" in err.value.fields
 
 
+@pytest.mark.parametrize("dust", [0.0, 0.004, -0.004])
+def test_withdrawing_everything_held_liquidates(dust: float) -> None:
+    # 10 sh AAA at $100 plus $50 cash = $1,050 held; withdrawing $1,050 (to half a cent) sells all
+    # and leaves what was not withdrawn ($0.004 or $0), never a negative balance.
+    lots = [at_cost(1, "AAA", 10)]
+    plan = rebalance(lots, {"TAX": 50.0}, PRICES, {"AAA": 1.0}, AS_OF, cash_flow=-1_050.0 + dust, **RATES)
+    assert sold_lots(plan) == [(1, 10.0)]
+    assert plan.cash_after["TAX"] == pytest.approx(max(dust, 0.0), abs=1e-9)
+    assert plan.cash_after["TAX"] >= 0.0
+    assert any("nothing is left to rebalance" in r for r in plan.reasons)
+    # A cent more than is held is still refused.
+    with pytest.raises(RebalanceError) as err:
+        rebalance(lots, {"TAX": 50.0}, PRICES, {"AAA": 1.0}, AS_OF, cash_flow=-1_050.01, **RATES)
+    assert "cash_flow" in err.value.fields
+
+
 def test_withdrawal_comes_from_the_named_account_only() -> None:
     lots = [at_cost(1, "AAA", 650), at_cost(2, "BBB", 300, account="IRA", taxable=False), at_cost(3, "BBB", 50)]
     # band 10 %: drift after the withdrawal (≈ 6.3 %) triggers no further rebalancing.
@@ -260,14 +277,67 @@ def test_loss_lots_before_gain_lots() -> None:
     assert plan.tax == pytest.approx(-300.0)
 
 
-def test_short_term_gain_lots_last() -> None:
+def test_gain_lots_ranked_by_tax_cost_per_dollar_not_by_holding_period() -> None:
+    # Tax per dollar sold = gain/value × rate. A short-term gain of $1/sh on $100 costs
+    # 0.01 × 37 % = 0.37 ¢ per dollar; a long-term gain of $60/sh costs 0.60 × 15 % = 9 ¢. Selling
+    # 100 sh of the short-term lot costs 100 × $1 × 37 % = $37 instead of 100 × $60 × 15 % = $900.
     recent = date(2026, 1, 5)  # short-term on 2026-06-01, turns long-term 2027-01-06 (not within 30 days)
     lots, cash = overweight_aaa(
         lot(1, "AAA", 100, 9_900.0, start=recent),  # short-term gain of $1/sh
         lot(2, "AAA", 600, 24_000.0),  # long-term gain of $60/sh
     )
     plan = rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, **RATES)
+    assert sold_lots(plan) == [(1, 100.0)]
+    assert plan.tax == pytest.approx(37.0)
+
+
+def test_a_short_term_gain_costing_more_per_dollar_is_sold_last() -> None:
+    # Short-term $30/sh: 0.30 × 37 % = 11.1 ¢ per dollar; long-term $60/sh: 0.60 × 15 % = 9 ¢.
+    recent = date(2026, 1, 5)
+    lots, cash = overweight_aaa(lot(1, "AAA", 100, 7_000.0, start=recent), lot(2, "AAA", 600, 24_000.0))
+    plan = rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, **RATES)
     assert sold_lots(plan) == [(2, 100.0)]
+    assert plan.tax == pytest.approx(100 * 60.0 * 0.15)
+
+
+def test_equal_tax_cost_prefers_the_long_term_lot() -> None:
+    # Both lots at cost (0 tax per dollar): the tie goes to the long-term lot, so no short-term
+    # holding is given up.
+    recent = date(2026, 1, 5)
+    lots, cash = overweight_aaa(at_cost(1, "AAA", 100, start=recent), at_cost(2, "AAA", 600))
+    plan = rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, **RATES)
+    assert sold_lots(plan) == [(2, 100.0)]
+
+
+def test_a_loss_washed_by_a_recent_purchase_saves_nothing() -> None:
+    # IRS Pub. 550 (Wash Sales): 100 sh AAA bought 10 days ago in the same taxable account wash a
+    # loss on 100 sh sold now. Old lot: 600 sh at $120 (a $20/sh loss, worth −$300 of tax at
+    # 15 % on 100 sh if deductible). Washed, it saves nothing, so the recent lot at cost (0 tax)
+    # is sold instead and the plan reports no saving.
+    bought = date(2026, 5, 22)
+    lots, cash = overweight_aaa(lot(1, "AAA", 600, 72_000.0), at_cost(2, "AAA", 100, start=bought))
+    recent = [Purchase("TAX", True, "AAA", bought, 100, 100.0, 2)]
+    without = rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, **RATES)
+    assert sold_lots(without) == [(1, 100.0)] and without.tax == pytest.approx(-300.0)
+    plan = rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, purchases=recent, **RATES)
+    assert sold_lots(plan) == [(2, 100.0)]
+    assert plan.tax == pytest.approx(0.0)
+
+
+def test_a_washed_loss_sale_reports_only_the_deductible_part() -> None:
+    # Only the loss lot is there (700 sh at $120); an IRA bought 40 sh AAA 10 days ago. Selling
+    # 100 sh: 40 sh are washed (40 × $20 = $800 disallowed, lost for good per Rev. Rul. 2008-5), the
+    # other 60 sh give a deductible loss of $1,200 → tax −$180 at 15 %, not −$300.
+    lots, cash = overweight_aaa(lot(1, "AAA", 700, 84_000.0))
+    recent = [Purchase("IRA", False, "AAA", date(2026, 5, 22), 40, 100.0, 55)]
+    plan = rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, purchases=recent, **RATES)
+    (sell,) = [t for t in plan.trades if t.side == "sell"]
+    assert sell.realized_gain == pytest.approx(-2_000.0)
+    assert sell.tax == pytest.approx(-180.0)
+    assert any("Wash sale: $800" in r and "Rev. Rul. 2008-5" in r for r in plan.reasons)
+    # Outside the 30-day window (31 days before) the purchase washes nothing.
+    old = [Purchase("IRA", False, "AAA", date(2026, 5, 1), 40, 100.0, 55)]
+    assert rebalance(lots, cash, PRICES, TARGET_60_40, AS_OF, purchases=old, **RATES).tax == pytest.approx(-300.0)
 
 
 def test_long_term_gains_lowest_gain_per_dollar_first() -> None:
@@ -336,6 +406,17 @@ def test_cash_target_is_kept() -> None:
         ({"band": -0.1}, "band"),
         ({"tax_rate_short": 1.5}, "tax_rate_short"),
         ({"cash_flow": 1_000.0, "cash_flow_account": "NOPE"}, "cash_flow_account"),
+        # Non-numeric values in mappings and arguments: the module's error, never a TypeError.
+        ({"cash": {"TAX": "100"}}, "cash"),
+        ({"prices": {"AAA": "100", "BBB": 100.0}}, "prices"),
+        ({"target": {"AAA": None, "BBB": 0.4}}, "target"),
+        ({"tax_rate_long": "0.15"}, "tax_rate_long"),
+        ({"min_trade": None}, "min_trade"),
+        ({"cash_flow": "-5000"}, "cash_flow"),
+        ({"lots": [lot(1, "AAA", 700, math.nan), at_cost(2, "BBB", 300)]}, "lots"),
+        ({"lots": [lot(1, "AAA", "700", 70_000.0), at_cost(2, "BBB", 300)]}, "lots"),  # type: ignore[arg-type]
+        ({"purchases": [Purchase("TAX", True, "AAA", AS_OF, math.nan, 100.0, None)]}, "purchases"),
+        ({"purchases": ["AAA"]}, "purchases"),
     ],
 )
 def test_bad_input_names_the_field(kwargs: dict[str, object], field: str) -> None:

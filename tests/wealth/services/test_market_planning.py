@@ -84,8 +84,15 @@ def test_goal_plan_uses_the_profile_model_and_is_reproducible(market, advisor):
     assert params["profile"] == 5 and not params["profile_assumed"] and params["glide_path"]
     assert params["glide_to"]["profile"] == 1 and first.paths == 10_000
     mi = market_inputs(symbols=["MTUM", "AAPL", "MSFT", "XOM"])
-    mu, vol = mi.moments({"MTUM": 0.25, "AAPL": 0.25, "MSFT": 0.25, "XOM": 0.25})
-    assert params["portfolio"]["mu"] == pytest.approx(mu) and params["portfolio"]["sigma"] == pytest.approx(vol)
+    weights = np.array([0.25 if s in {"MTUM", "AAPL", "MSFT", "XOM"} else 0.0 for s in mi.symbols])
+    vol = float(np.sqrt(weights @ mi.cov @ weights))
+    # Long-run CAPM equilibrium (He & Litterman 1999): π = rf + δΣw_m with w_m the equal-weighted
+    # equities and δ = premium / σ²_m, here rf = 3.3 % and premium = 5 % (docs/wealth-methodology.md).
+    market = np.array([mi.asset_classes[s] == "equity" for s in mi.symbols], dtype=float)
+    market /= market.sum()
+    pi = 0.033 + 0.05 / float(market @ mi.cov @ market) * (mi.cov @ market)
+    assert params["portfolio"]["mu"] == pytest.approx(float(weights @ pi))
+    assert params["portfolio"]["sigma"] == pytest.approx(vol)
     event = AuditEvent.objects.filter(action="wealth.plan").latest("id")
     assert event.parameters["seed"] == first.seed and event.inputs_hash
 
