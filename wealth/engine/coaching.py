@@ -78,8 +78,12 @@ def panic_selling(
     drawdown_threshold: float = 0.10,
     sale_share_threshold: float = 0.10,
     window_days: int = 30,
+    series_label: str = "the market",
+    series_in_money: bool = False,
 ) -> list[Nudge]:
-    """Nudges for selling after a fall: see the module docstring for the rule."""
+    """Nudges for selling after a fall: see the module docstring for the rule. ``series_label``
+    names what ``values`` measure in the reason ("the S&P 500", "the portfolio"); with
+    ``series_in_money`` its peak is shown as a dollar amount, otherwise as an index level."""
     errors: dict[str, list[str]] = {}
     try:
         d = np.asarray(dates).astype("datetime64[D]")
@@ -146,6 +150,8 @@ def panic_selling(
         worst = max(chunk, key=lambda s: s[2])
         peak_i = int(peak_index[worst[3]])
         peak_day = str(d[peak_i])
+        first_day, last_day = chunk[0][0].isoformat(), chunk[-1][0].isoformat()
+        when_text = f"on {first_day}" if first_day == last_day else f"between {first_day} and {last_day}"
         nudges.append(
             Nudge(
                 kind="panic_selling",
@@ -156,9 +162,9 @@ def panic_selling(
                     "a real one; let's talk before making further changes."
                 ),
                 reason=(
-                    f"Sales of ${sold:,.0f} ({_pct(share)} of ${holdings_value:,.0f} holdings) between "
-                    f"{chunk[0][0].isoformat()} and {chunk[-1][0].isoformat()} while the value was up to "
-                    f"{_pct(worst[2])} below its {peak_day} peak of ${v[peak_i]:,.0f} (thresholds: drawdown "
+                    f"Sales of ${sold:,.0f} ({_pct(share)} of ${holdings_value:,.0f} holdings) {when_text} while "
+                    f"{series_label} was up to {_pct(worst[2])} below its {peak_day} peak of "
+                    f"{'$' if series_in_money else ''}{v[peak_i]:,.0f} (thresholds: drawdown "
                     f"{_pct(drawdown_threshold)}, sales {_pct(sale_share_threshold)} within {window_days} days)."
                 ),
                 evidence={

@@ -36,6 +36,22 @@ def test_selling_a_quarter_after_a_15_pct_fall_is_flagged() -> None:
     assert nudge.evidence["peak_date"] == "2026-01-21"
     assert "25.0 %" in nudge.reason and "15.0 %" in nudge.reason and "$25,000" in nudge.reason
     assert "25 %" in nudge.message and "15 %" in nudge.message
+    # One sale is "on" its day; the series is an index by default, so its peak carries no "$".
+    assert f"on {day(42).isoformat()} while the market" in nudge.reason and "peak of 100,000" in nudge.reason
+
+
+def test_the_reason_names_the_series_and_shows_money_peaks_in_dollars() -> None:
+    values = series(0.15)
+    (nudge,) = panic_selling(
+        DATES,
+        values,
+        [(day(41), 10_000.0), (day(42), 15_000.0)],
+        100_000.0,
+        series_label="the portfolio",
+        series_in_money=True,
+    )
+    assert f"between {day(41).isoformat()} and {day(42).isoformat()} while the portfolio" in nudge.reason
+    assert "peak of $100,000" in nudge.reason
 
 
 def test_same_sale_without_a_drawdown_is_not_flagged() -> None:
