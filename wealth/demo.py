@@ -350,6 +350,7 @@ def _buy(book: _Book, account: WealthAccount, inst: Instrument, day: dt.date, qu
             side=WealthTransaction.Side.BUY,
             quantity=qty(quantity),
             price=price(close),
+            lot=lot,
         )
     )
     return lot
@@ -440,6 +441,9 @@ def _client_make(
         account.save(update_fields=["cash"])
     _recent_and_panic(rng=rng, book=book, accounts=accounts, as_of=as_of, wide=wide, insts=insts)
     TaxLot.objects.bulk_create([lot for lot in book.lots if lot.quantity > 0])
+    for txn in book.txns:
+        if txn.lot is not None and txn.lot.pk is None:  # a lot sold out is not stored
+            txn.lot = None
     WealthTransaction.objects.bulk_create(book.txns)
     return client, len(book.lots)
 
@@ -501,6 +505,8 @@ def _recent_and_panic(
                     price=price(close),
                     realized_gain=proceeds - basis,
                     short_term=(sold_on - lot.holding_start).days <= 365,
+                    lot=lot,
+                    holding_start=lot.holding_start,
                 )
             )
         taxable.save(update_fields=["cash"])
@@ -518,10 +524,16 @@ def _goals(rng: np.random.Generator, client: Client, advisor: User, as_of: dt.da
             "name": name,
             "priority": priority,
             "horizon_years": horizon,
-            "target_amount": float(np.round(rng.uniform(low, high), -3)),
         }
-        data["initial_amount"] = float(np.round(data["target_amount"] * rng.uniform(0.25, 0.8), -2))
-        data["monthly_contribution"] = float(np.round(float(client.annual_income) * rng.uniform(0.04, 0.15) / 12, -1))
+        initial = float(np.round(rng.uniform(low, high) * rng.uniform(0.25, 0.8), -2))
+        monthly = float(np.round(float(client.annual_income) * rng.uniform(0.04, 0.15) / 12, -1))
+        # The target is what the savings would reach at a 3 % real return, times 0.7–1.5: some
+        # goals are comfortably on track, some are stretched, a few are out of reach.
+        growth = 1.03**horizon
+        reachable = initial * growth + monthly * 12 * (growth - 1) / 0.03
+        data["target_amount"] = float(max(np.round(reachable * rng.uniform(0.7, 1.5), -3), 1_000.0))
+        data["initial_amount"] = initial
+        data["monthly_contribution"] = monthly
         data["glide_path"] = kind != "custom"
         goal_create(actor=advisor, client=client, data=data)
         made += 1

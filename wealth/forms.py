@@ -7,13 +7,14 @@ comes back onto the form's fields through ``field_errors``.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 
 from core.errors import ApplicationError
 from wealth.models import Goal
+from wealth.services.clients import GOAL_RATE_BOUNDS
 
 HUNDRED = Decimal(100)
 
@@ -37,7 +38,9 @@ def field_errors(form: forms.Form, exc: ApplicationError, *, aliases: dict[str, 
         form.add_error(None, error)
 
 
-def _percent(label: str, *, required: bool = False, min_value: float | None = None, max_value: float = 100, **kw: Any):
+def _percent(
+    label: str, *, required: bool = False, min_value: float | None = None, max_value: float = 100, **kw: Any
+) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=required,
@@ -97,6 +100,12 @@ class QuestionnaireForm(forms.Form):
 RATE_FIELDS = ("contribution_growth", "inflation", "annual_fee")
 
 
+def _rate(label: str, name: str, initial: float) -> forms.DecimalField:
+    """A goal's yearly rate in %, within the service's bounds (``GOAL_RATE_BOUNDS``, fractions)."""
+    low, high = GOAL_RATE_BOUNDS[name]
+    return _percent(label, min_value=float(low * HUNDRED), max_value=float(high * HUNDRED), initial=initial)
+
+
 class GoalForm(forms.Form):
     """A goal in today's money; growth, inflation and fee as % a year."""
 
@@ -113,9 +122,9 @@ class GoalForm(forms.Form):
     monthly_contribution = forms.DecimalField(
         label="Monthly contribution", min_value=Decimal(0), max_digits=20, decimal_places=2, initial=0
     )
-    contribution_growth = _percent("Contribution growth (% a year)", min_value=-50, initial=2)
-    inflation = _percent("Inflation (% a year)", min_value=-50, max_value=50, initial=2.5)
-    annual_fee = _percent("Fees (% a year)", min_value=0, max_value=20, initial=0.5)
+    contribution_growth = _rate("Contribution growth (% a year)", "contribution_growth", 2)
+    inflation = _rate("Inflation (% a year)", "inflation", 2.5)
+    annual_fee = _rate("Fees (% a year)", "annual_fee", 0.5)
     glide_path = forms.BooleanField(
         label="Glide path: become more conservative as the goal nears", required=False, initial=True
     )
@@ -151,6 +160,35 @@ RETURN_SOURCES = [
 ]
 
 
+MAX_VIEWS = 50
+_VIEW_FORMAT = "write “SYMBOL return% confidence%”, e.g. “AAPL 8 60”."
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip().rstrip("%"))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _view_parse(line: str) -> tuple[dict[str, Any], str]:
+    """One Black–Litterman view from ``SYMBOL return% [confidence%]``: (the view with fractions,
+    "") or ({}, what is wrong). Bounds are the service's: −100 % < return < 200 %, 0 < confidence ≤ 100 %."""
+    parts = line.split()
+    if len(parts) not in (2, 3):
+        return {}, _VIEW_FORMAT
+    symbol, ret = parts[0], _number(parts[1])
+    confidence = _number(parts[2]) if len(parts) == 3 else Decimal(50)
+    if ret is None or confidence is None:
+        return {}, "the return and the confidence must be numbers; " + _VIEW_FORMAT
+    if not Decimal(-100) < ret < Decimal(200):
+        return {}, "the return must be between −100 % and 200 % a year."
+    if not Decimal(0) < confidence <= HUNDRED:
+        return {}, "the confidence must be more than 0 % and at most 100 %."
+    return {"symbol": symbol, "return": float(ret / HUNDRED), "confidence": float(confidence / HUNDRED)}, ""
+
+
 class AllocationForm(forms.Form):
     """Ask for a new allocation: what to optimise, a target where the objective needs one,
     how much may change, and where expected returns come from."""
@@ -165,12 +203,44 @@ class AllocationForm(forms.Form):
         "Max turnover (%)", min_value=0, help_text="One-way share of the portfolio that may change; blank = no limit."
     )
     returns = forms.ChoiceField(label="Expected returns", choices=RETURN_SOURCES, initial="historical")
+    views = forms.CharField(
+        label="Views (Black–Litterman)",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "AAPL 8 60"}),
+        help_text=(
+            "One view a line: symbol, expected return (% a year) and confidence (%, default 50), "
+            "e.g. “AAPL 8 60”. Only with Black–Litterman returns."
+        ),
+    )
+
+    def clean_views(self) -> list[dict[str, Any]]:
+        """``[{"symbol", "return", "confidence"}]`` (fractions), with an error per bad line."""
+        views, errors = [], []
+        lines = self.cleaned_data.get("views", "").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            view, error = _view_parse(line)
+            if error:
+                errors.append(f"Line {number}: {error}")
+            else:
+                views.append(view)
+        if len(views) > MAX_VIEWS:
+            errors.append(f"At most {MAX_VIEWS} views.")
+        if errors:
+            raise forms.ValidationError(errors)
+        return views
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         objective = data.get("objective")
         if objective in ("target_risk", "target_return") and data.get("target") is None:
             self.add_error("target", "This objective needs a target.")
+        if data.get("views") and data.get("returns") != "black_litterman":
+            self.add_error("views", "Views need Black–Litterman expected returns.")
+        elif data.get("returns") == "black_litterman" and "views" in data and not data["views"]:
+            self.add_error("views", "Black–Litterman needs at least one view.")
         return data
 
     def arguments(self) -> dict[str, Any]:
@@ -182,6 +252,7 @@ class AllocationForm(forms.Form):
             "target": float(data["target"] / HUNDRED) if needs_target and data.get("target") is not None else None,
             "max_turnover": float(data["max_turnover"] / HUNDRED) if data.get("max_turnover") is not None else None,
             "returns": data["returns"],
+            "views": data.get("views") or None,
         }
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from core.roles import Role
 from portfolios.models import PriceBar
-from tests.factories import InstrumentFactory
+from tests.factories import InstrumentFactory, UserFactory
 from wealth.engine.profiling import DEFAULT_QUESTIONNAIRE
 from wealth.models import (
     Client,
@@ -643,3 +643,198 @@ def test_given_an_empty_client_then_report_is_still_a_pdf(advisor, auditor):
 
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")
+
+
+# ---------------------------------------------------------------------------- advisor and auditor at once
+
+
+@pytest.fixture
+def dual(desk):
+    """A wealth advisor who is also an auditor, on the book's desk: reads the advisor's clients."""
+    user = UserFactory(username="advisor_auditor", roles=[Role.WEALTH_ADVISOR, Role.AUDITOR])
+    desk.members.add(user)
+    return user
+
+
+def test_given_advisor_and_auditor_then_reads_another_advisors_client_but_every_write_is_404(book, dual):
+    browser = _browser(dual)
+    pk, goal, rec = book["client"].pk, book["goal"].pk, book["rebalance"].pk
+
+    page = browser.get(f"/wealth/clients/{pk}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert page.context["can_act"] is False
+    assert "/accept/" not in body and 'id="allocation-form"' not in body and 'id="add-goal"' not in body
+    form = browser.get(f"/wealth/clients/{pk}/questionnaire/")
+    assert form.status_code == 200 and form.context["can_act"] is False
+    for url in (f"/wealth/clients/{pk}/goals/new/", f"/wealth/goals/{goal}/edit/"):
+        assert browser.get(url).status_code == 404, url
+    goal_form = {"kind": "home", "name": "Mine", "target_amount": "1", "horizon_years": "1", "priority": "important"}
+    answers = {q["code"]: q["choices"][0]["value"] for q in DEFAULT_QUESTIONNAIRE}
+    before = (
+        list(Goal.objects.values_list("pk", "name", "horizon_years")),
+        GoalPlan.objects.count(),
+        RiskProfile.objects.count(),
+        list(Recommendation.objects.order_by("pk").values_list("pk", "status")),
+        AuditEvent.objects.count(),
+    )
+
+    for url, data in (
+        (f"/wealth/clients/{pk}/goals/new/", goal_form),
+        (f"/wealth/goals/{goal}/edit/", goal_form),
+        (f"/wealth/goals/{goal}/plan/", {}),
+        (f"/wealth/clients/{pk}/questionnaire/", answers),
+        (f"/wealth/clients/{pk}/propose/", {"objective": "max_sharpe", "returns": "historical"}),
+        (f"/wealth/clients/{pk}/rebalance/", {}),
+        (f"/wealth/clients/{pk}/harvest/", {}),
+        (f"/wealth/recommendations/{rec}/accept/", {"note": "ok"}),
+        (f"/wealth/recommendations/{rec}/decline/", {"note": "no"}),
+    ):
+        assert browser.post(url, data).status_code == 404, url
+
+    after = (
+        list(Goal.objects.values_list("pk", "name", "horizon_years")),
+        GoalPlan.objects.count(),
+        RiskProfile.objects.count(),
+        list(Recommendation.objects.order_by("pk").values_list("pk", "status")),
+        AuditEvent.objects.count(),
+    )
+    assert after == before
+
+
+def test_given_advisor_and_auditor_then_acts_on_own_client(book, dual):
+    own = _client(dual, code="C-900", name="Own client")
+
+    page = _browser(dual).get(f"/wealth/clients/{own.pk}/")
+
+    assert page.context["can_act"] is True and page.context["allocation_form"] is not None
+
+
+# ---------------------------------------------------------------------------- goal rates and plans
+
+
+GOOD_GOAL = {
+    "kind": "home",
+    "name": "House",
+    "target_amount": "300000",
+    "horizon_years": "80",
+    "priority": "important",
+    "initial_amount": "0",
+    "monthly_contribution": "1000",
+    "inflation": "2.5",
+    "annual_fee": "0.5",
+    "contribution_growth": "2",
+}
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("inflation", "-50"),  # accepted before: today's money × 2^80 over 80 years
+        ("inflation", "-10.01"),
+        ("inflation", "20.01"),
+        ("contribution_growth", "100"),  # accepted before: contributions × 2^80
+        ("contribution_growth", "-20.01"),
+        ("contribution_growth", "20.01"),
+        ("annual_fee", "5.01"),
+    ],
+)
+def test_given_a_goal_rate_out_of_bounds_then_field_error_and_nothing_written(book, advisor, field, value):
+    response = _browser(advisor).post(f"/wealth/clients/{book['client'].pk}/goals/new/", {**GOOD_GOAL, field: value})
+
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {field}
+    assert Goal.objects.count() == 1
+
+
+def test_given_rates_at_the_bounds_then_goal_created(book, advisor):
+    data = {**GOOD_GOAL, "inflation": "-10", "contribution_growth": "20", "annual_fee": "5"}
+
+    response = _browser(advisor).post(f"/wealth/clients/{book['client'].pk}/goals/new/", data)
+
+    assert response.status_code == 302
+    goal = Goal.objects.get(name="House")
+    assert (goal.inflation, goal.contribution_growth, goal.annual_fee) == (
+        Decimal("-0.1"),
+        Decimal("0.2"),
+        Decimal("0.05"),
+    )
+
+
+def test_given_a_stored_goal_projecting_beyond_any_amount_then_plan_refused_with_a_message(book, advisor, monkeypatch):
+    # Given: a goal stored before the bounds (deflation of 50 % a year for 80 years), and the model
+    # portfolio's moments (not what is tested) given directly.
+    from wealth.services import planning
+
+    goal = book["goal"]
+    Goal.objects.filter(pk=goal.pk).update(horizon_years=80, inflation=Decimal("-0.5"), monthly_contribution=1000)
+    market = type("Market", (), {"as_of": timezone.localdate()})()
+    monkeypatch.setattr(planning, "_model_moments", lambda profile, _: (0.06, 0.12, {"profile": profile}, market))
+    plans = GoalPlan.objects.count()
+
+    response = _browser(advisor).post(f"/wealth/goals/{goal.pk}/plan/", follow=True)
+
+    assert response.status_code == 200
+    texts = [str(m) for m in response.context["messages"]]
+    assert any("not planned" in t and "10^15" in t for t in texts), texts
+    assert GoalPlan.objects.count() == plans
+
+
+# ---------------------------------------------------------------------------- Black–Litterman views
+
+
+def test_given_black_litterman_views_then_parsed_into_the_services_views(book, advisor, monkeypatch):
+    calls = []
+    monkeypatch.setattr("wealth.services.allocation_propose", lambda **kw: calls.append(kw))
+    data = {"objective": "max_sharpe", "returns": "black_litterman", "views": "VTI 8 60\n\nVXUS -2.5%\n"}
+
+    response = _browser(advisor).post(f"/wealth/clients/{book['client'].pk}/propose/", data)
+
+    assert response.status_code == 302
+    assert calls[0]["views"] == [
+        {"symbol": "VTI", "return": 0.08, "confidence": 0.6},
+        {"symbol": "VXUS", "return": -0.025, "confidence": 0.5},  # confidence defaults to 50 %
+    ]
+    assert calls[0]["returns"] == "black_litterman"
+
+
+@pytest.mark.parametrize(
+    "views, returns, error",
+    [
+        ("VTI 8 60\nVXUS eight 60", "black_litterman", "Line 2: the return and the confidence must be numbers"),
+        ("VTI", "black_litterman", "Line 1: write “SYMBOL return% confidence%”"),
+        ("VTI 8 60 1", "black_litterman", "Line 1: write"),
+        ("VTI 250 60", "black_litterman", "Line 1: the return must be between"),
+        ("VTI 8 0", "black_litterman", "Line 1: the confidence must be more than 0 %"),
+        ("VTI 8 NaN", "black_litterman", "Line 1: the return and the confidence must be numbers"),
+        ("VTI 8 60", "historical", "Views need Black–Litterman expected returns."),
+        ("", "black_litterman", "Black–Litterman needs at least one view."),
+    ],
+)
+def test_given_bad_views_then_error_per_line_and_no_proposal(book, advisor, monkeypatch, views, returns, error):
+    calls = []
+    monkeypatch.setattr("wealth.services.allocation_propose", lambda **kw: calls.append(kw))
+
+    response = _browser(advisor).post(
+        f"/wealth/clients/{book['client'].pk}/propose/", {"objective": "max_sharpe", "returns": returns, "views": views}
+    )
+
+    assert response.status_code == 400
+    errors = response.context["allocation_form"].errors["views"]
+    assert any(e.startswith(error) for e in errors), errors
+    assert calls == []
+    assert 'name="views"' in response.content.decode()
+
+
+# ---------------------------------------------------------------------------- dashboard search
+
+
+def test_given_a_search_over_100_characters_then_error_shown_and_no_rows(book, advisor):
+    response = _browser(advisor).get(f"{INDEX}?q={'a' * 101}")
+
+    assert response.status_code == 200
+    assert list(response.context["reviews"]) == []
+    assert "q" in response.context["form"].errors
+    assert "Search: Ensure this value has at most 100 characters" in response.content.decode()
+    csv_rows = b"".join(_browser(advisor).get(f"{INDEX}clients.csv?q={'a' * 101}").streaming_content)
+    assert csv_rows.decode().strip().count("\n") == 0  # the header only

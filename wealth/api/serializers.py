@@ -18,6 +18,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS
 
 from wealth import selectors
 from wealth.engine.profiling import PROFILE_NAMES
@@ -32,6 +33,7 @@ from wealth.models import (
     RiskProfile,
     WealthAccount,
 )
+from wealth.services.clients import GOAL_RATE_BOUNDS
 
 NOTE_MAX_CHARS = 4000
 _NOT_FOUND = "Not found."
@@ -44,8 +46,11 @@ def _slug(field: str, *, null: bool = False) -> Any:
 
 @extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
-    """A primary key looked up in the requesting user's scope (``scope(user)``). Out of scope
-    and missing answer the same "Not found." so ids reveal nothing."""
+    """A primary key looked up in the requesting user's scope: ``scope(user)`` for a read,
+    ``scope(user, write=True)`` (the objects the user may change) when the request writes. Out of
+    scope and missing answer the same "Not found." so ids reveal nothing. Only a whole number or
+    a string of ASCII digits is an id: 1.5, true, "²", lists and objects are refused, never
+    rounded or passed to the database."""
 
     default_error_messages = {
         "required": "This field is required.",
@@ -59,19 +64,26 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):  # type: ignore
 
     def get_queryset(self) -> Any:
         request = self.context.get("request")
-        return self.scope(getattr(request, "user", None))
+        write = getattr(request, "method", "GET") not in SAFE_METHODS
+        return self.scope(getattr(request, "user", None), write=write)
 
     def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            if not (data.isascii() and data.isdigit()):
+                self.fail("does_not_exist")
+            pk = int(data)
+        elif isinstance(data, int) and not isinstance(data, bool):
+            pk = data
+        else:
+            self.fail("incorrect_type", data_type=type(data).__name__)
         # Ids beyond bigint would be a database error, not a field error.
-        if isinstance(data, bool) or (isinstance(data, int | str) and not str(data).isdigit()):
+        if not 0 < pk < 2**63:
             self.fail("does_not_exist")
-        if int(data) >= 2**63:
-            self.fail("does_not_exist")
-        return super().to_internal_value(data)
+        return super().to_internal_value(pk)
 
 
-def _households_in_scope(user: Any) -> Any:
-    """Households the user may put a client into: their own (all for superusers)."""
+def _households_in_scope(user: Any, *, write: bool = False) -> Any:
+    """Households the user may put a client into: their own (all for superusers), read or write."""
     qs = Household.objects.all()
     if getattr(user, "is_superuser", False):
         return qs
@@ -331,6 +343,10 @@ class GoalSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "updated_at",
         ]
         read_only_fields = ["id", "latest_plan", "created_at", "updated_at"]
+        extra_kwargs = {
+            name: {"min_value": low, "max_value": high, "help_text": f"A fraction a year, {low} to {high}"}
+            for name, (low, high) in GOAL_RATE_BOUNDS.items()
+        }
 
     def get_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = super().get_fields()

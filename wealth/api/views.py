@@ -5,7 +5,8 @@ Thin adapters: validate the request, find the object in the user's scope through
 ``wealth.selectors`` (another advisor's client, goal, plan or recommendation is 404, and one
 named in a body is "Not found." on that field) and call one service, which validates the values,
 writes and audits. Reads need the wealth area (advisors and auditors); writes also need a role
-that is not read-only, so auditors only read.
+that is not read-only, so auditors only read, and find only the user's own clients (``write=True``):
+a user who is both advisor and auditor reads the desk's clients but changes only their own.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from rest_framework.views import APIView
 
 from core.api.schema import ErrorSerializer
 from core.api.views import CalculationRunSerializer
+from core.errors import NotFound
 from core.models import CalculationRun
 from core.permissions import area_permission
-from core.roles import Area
+from core.roles import Area, is_read_only
 from core.selectors import run_list
 from wealth import selectors
 from wealth.api import serializers as s
@@ -46,12 +48,12 @@ from wealth.services import (
     goal_update,
     harvest_propose,
     profile_submit,
-    questionnaire_active,
     rebalance_propose,
     recommendation_accept,
     recommendation_decline,
     wealth_scan_queue,
 )
+from wealth.services.profiling import questionnaire_shown
 
 WealthPermission = area_permission(Area.WEALTH)
 
@@ -146,7 +148,7 @@ class ClientViewSet(
         return self._detail(client.pk, code=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        client = selectors.client_get(user=request.user, pk=kwargs["pk"])
+        client = selectors.client_get(user=request.user, pk=kwargs["pk"], write=True)
         partial = kwargs.pop("partial", False)
         req = s.ClientWriteSerializer(client, data=request.data, partial=partial, context=self.get_serializer_context())
         req.is_valid(raise_exception=True)
@@ -166,10 +168,14 @@ class QuestionnaireView(APIView):
             "Its version and questions, each with its dimension (`willingness` or `capacity`), weight and "
             "choices (value, label, points). Answer it with `POST /api/v1/wealth/profiles`."
         ),
-        responses={200: s.QuestionnaireSerializer},
+        responses={200: s.QuestionnaireSerializer, 404: _E404},
     )
     def get(self, request: Request) -> Response:
-        return Response(s.QuestionnaireSerializer(questionnaire_active()).data)
+        # A read-only user's read writes nothing: version 1 is created only for a user who can answer.
+        version = questionnaire_shown(create=not is_read_only(request.user))
+        if version is None:
+            raise NotFound("No questionnaire is set up yet: it is created when an advisor first opens it.")
+        return Response(s.QuestionnaireSerializer(version).data)
 
 
 @extend_schema_view(
@@ -214,8 +220,8 @@ class RiskProfileViewSet(
 
 _GOAL_RULES = (
     "Amounts are in today's money. The target must be more than 0, the horizon 1–80 years, the initial "
-    "amount and contribution at least 0, the fee 0 ≤ fee < 1; a bad value answers 400 naming the field and "
-    "nothing is written."
+    "amount and contribution at least 0; yearly rates are fractions: contribution growth −0.20 to 0.20, "
+    "inflation −0.10 to 0.20, fee 0 to 0.05. A bad value answers 400 naming the field and nothing is written."
 )
 
 
@@ -263,7 +269,7 @@ class GoalViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
         return self._detail(goal.pk, code=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        goal = selectors.goal_get(user=request.user, pk=kwargs["pk"])
+        goal = selectors.goal_get(user=request.user, pk=kwargs["pk"], write=True)
         partial = kwargs.pop("partial", False)
         req = s.GoalSerializer(goal, data=request.data, partial=partial, context=self.get_serializer_context())
         req.is_valid(raise_exception=True)
@@ -271,7 +277,7 @@ class GoalViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
         return self._detail(goal.pk)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        goal = selectors.goal_get(user=request.user, pk=kwargs["pk"])
+        goal = selectors.goal_get(user=request.user, pk=kwargs["pk"], write=True)
         goal_delete(actor=_user(request), goal=goal)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -393,7 +399,7 @@ class RecommendationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: Any = None) -> Response:
-        recommendation = selectors.recommendation_get(user=request.user, pk=pk)
+        recommendation = selectors.recommendation_get(user=request.user, pk=pk, write=True)
         req = s.RecommendationAcceptSerializer(data=request.data)
         req.is_valid(raise_exception=True)
         recommendation_accept(actor=_user(request), recommendation=recommendation, note=req.validated_data["note"])
@@ -407,7 +413,7 @@ class RecommendationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     )
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: Any = None) -> Response:
-        recommendation = selectors.recommendation_get(user=request.user, pk=pk)
+        recommendation = selectors.recommendation_get(user=request.user, pk=pk, write=True)
         req = s.RecommendationDeclineSerializer(data=request.data)
         req.is_valid(raise_exception=True)
         recommendation_decline(actor=_user(request), recommendation=recommendation, note=req.validated_data["note"])

@@ -7,11 +7,13 @@ names its field (``ValidationFailed(extra={"fields": {...}})``) and nothing is w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from audit.services import audit_record
@@ -19,6 +21,15 @@ from wealth.models import Client, Goal, Household
 from wealth.services._common import Validator, fail, json_safe
 
 _ZERO, _ONE, _TEN = Decimal(0), Decimal(1), Decimal(10)
+
+# Accepted yearly rates of a goal (fractions, bounds included). Wider ones are not planning
+# assumptions but typing slips, and over an 80-year horizon they overflow the projection:
+# inflation of −50 % a year multiplies today's money by 2^80. The API and the form use the same.
+GOAL_RATE_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    "contribution_growth": (Decimal("-0.20"), Decimal("0.20")),
+    "inflation": (Decimal("-0.10"), Decimal("0.20")),
+    "annual_fee": (Decimal("0"), Decimal("0.05")),
+}
 
 
 def _snapshot(obj: Client | Goal) -> dict[str, Any]:
@@ -73,6 +84,28 @@ def _household(v: Validator, advisor: Any) -> Household | None:
     return None
 
 
+CODE_TAKEN = "A client with this code exists."
+
+
+def _code_taken(code: str, *, exclude: int | None = None) -> bool:
+    """The friendly pre-check; the unique index decides when two requests race (``_code_unique``)."""
+    qs = Client.objects.filter(code=code)
+    return (qs if exclude is None else qs.exclude(pk=exclude)).exists()
+
+
+@contextmanager
+def _code_unique(code: str | None) -> Iterator[None]:
+    """Turn the unique-code violation of a concurrent request (created after the pre-check) into
+    the same field error. The savepoint keeps the surrounding transaction usable."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if code is None or "code" not in str(exc):
+            raise
+        raise fail(CODE_TAKEN, {"code": CODE_TAKEN}) from exc
+
+
 def client_create(*, actor: User, data: dict[str, Any]) -> Client:
     """Create a client advised by ``data["advisor"]`` (a user) or else by ``actor``."""
     v = Validator(data)
@@ -80,13 +113,14 @@ def client_create(*, actor: User, data: dict[str, Any]) -> Client:
     advisor = data.get("advisor") or actor
     if not isinstance(advisor, User):
         v.add("advisor", "Must be a user.")
-    if fields.get("code") and Client.objects.filter(code=fields["code"]).exists():
-        v.add("code", "A client with this code exists.")
+    if fields.get("code") and _code_taken(fields["code"]):
+        v.add("code", CODE_TAKEN)
     v.raise_if_any()
     with transaction.atomic():
         household = _household(v, advisor)
         v.raise_if_any()
-        client = Client.objects.create(advisor=advisor, household=household, **fields)
+        with _code_unique(fields.get("code")):
+            client = Client.objects.create(advisor=advisor, household=household, **fields)
         audit_record(action="wealth.client.create", actor=actor, obj=client, after=_snapshot(client))
     return client
 
@@ -95,8 +129,8 @@ def client_update(*, actor: User, client: Client, data: dict[str, Any]) -> Clien
     """Change the fields given in ``data`` (the advisor is not changed here)."""
     v = Validator(data)
     fields = _client_fields(v, creating=False)
-    if fields.get("code") and Client.objects.filter(code=fields["code"]).exclude(pk=client.pk).exists():
-        v.add("code", "A client with this code exists.")
+    if fields.get("code") and _code_taken(fields["code"], exclude=client.pk):
+        v.add("code", CODE_TAKEN)
     v.raise_if_any()
     with transaction.atomic():
         household = _household(v, client.advisor) if v.has("household") else client.household
@@ -105,7 +139,8 @@ def client_update(*, actor: User, client: Client, data: dict[str, Any]) -> Clien
         for name, value in fields.items():
             setattr(client, name, value)
         client.household = household
-        client.save()
+        with _code_unique(fields.get("code")):
+            client.save()
         audit_record(action="wealth.client.update", actor=actor, obj=client, before=before, after=_snapshot(client))
     return client
 
@@ -122,9 +157,7 @@ def _goal_fields(v: Validator, *, creating: bool) -> dict[str, Any]:
         "priority": v.choice("priority", list(Goal.Priority.values)),
         "initial_amount": v.decimal("initial_amount", minimum=_ZERO),
         "monthly_contribution": v.decimal("monthly_contribution", minimum=_ZERO),
-        "contribution_growth": v.decimal("contribution_growth", minimum=Decimal("-0.5"), maximum=_ONE),
-        "inflation": v.decimal("inflation", minimum=-_ONE, maximum=_ONE, min_exclusive=True, max_exclusive=True),
-        "annual_fee": v.decimal("annual_fee", minimum=_ZERO, maximum=_ONE, max_exclusive=True),
+        **{name: v.decimal(name, minimum=low, maximum=high) for name, (low, high) in GOAL_RATE_BOUNDS.items()},
         "glide_path": v.boolean("glide_path"),
     }
     if v.has("name") and not values["name"] and "name" not in v.errors:

@@ -5,7 +5,9 @@ Constraints: long-only and fully invested (always), at most 25 % per instrument 
 and cash instruments), at most 35 % per sector, the client's minimum ESG score (an instrument
 without a score counts as 0 toward it), and a turnover limit against the current holdings when
 asked. The default objective is the highest return at the volatility of the client's profile
-model portfolio, so the proposal matches the profile; ``objective`` names another.
+model portfolio, so the proposal matches the profile; when that volatility is below the least any
+allowed portfolio has (whatever the profile), the proposal is the minimum-variance portfolio and
+``explanation["note"]`` says so. ``objective`` names another.
 
 Expected returns (``returns``): ``historical`` (shrunk sample means), ``equilibrium`` (reverse
 optimisation π = rf + δΣw from the market weights: the model portfolio's weights, else equal
@@ -234,7 +236,8 @@ def allocation_propose(
     except InfeasibleError as exc:
         if not (default_target and "target" in exc.fields):
             raise engine_failed(exc) from exc
-        # The model may hold more cash than a proposal may (40 %): take the least risk allowed.
+        # Any profile's model may be less risky than the constraints allow (more cash than a
+        # proposal may hold, an ESG floor, excluded sectors): take the least risk allowed.
         try:
             best = optimize(mu, cov, Objective.MIN_VARIANCE, constraints, risk_free=market.risk_free)
         except InfeasibleError as again:

@@ -17,11 +17,12 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from audit.services import audit_record, inputs_hash_of
-from wealth.engine.goals import GoalError, GoalInputs, glide_path, goal_simulate
+from wealth.engine.goals import GoalError, GoalInputs, GoalResult, glide_path, goal_simulate
 from wealth.models import Goal, GoalPlan
 from wealth.services._common import engine_failed, fail, json_safe, money
 from wealth.services.market import MarketInputs, market_inputs
@@ -30,6 +31,11 @@ from wealth.services.state import client_profile, model_active, model_weights
 PATHS = 10_000
 CONSERVATIVE_PROFILE = 1
 PERCENTILE_KEYS = (5, 25, 50, 75, 95)
+# The largest amount a plan keeps: beyond it float64 no longer resolves cents (about 15–16
+# significant digits) and the figure describes no one's goal; beyond it, or not finite, the
+# projection is refused with the goal's fields named.
+MAX_AMOUNT = 1e15
+GOAL_FIELDS_PROJECTED = ("horizon_years", "contribution_growth", "inflation", "initial_amount", "target_amount")
 
 
 def plan_seed(goal: Goal, day: dt.date) -> int:
@@ -57,6 +63,23 @@ def _model_moments(profile: int, market: MarketInputs | None) -> tuple[float, fl
     if missing:
         info["renormalised_without"] = missing
     return mu, sigma, info, market
+
+
+def _check_storable(result: GoalResult) -> None:
+    """Refuse a projection whose amounts are not finite or reach ``MAX_AMOUNT``: no plan such
+    figures describe is meaningful, and they cannot be stored as money."""
+    amounts = [result.median_final, result.target_nominal]
+    if result.required_contribution is not None:
+        amounts.append(result.required_contribution)
+    values = np.concatenate([np.asarray(amounts, dtype=float), *(np.ravel(p) for p in result.percentiles.values())])
+    if np.all(np.isfinite(values)) and np.all(np.abs(values) < MAX_AMOUNT):
+        return
+    hint = "With this horizon the projection grows beyond any storable amount; check this value."
+    raise fail(
+        "The goal cannot be planned: its amounts, rates and horizon project beyond 10^15. "
+        "Check the horizon, the contribution growth and the inflation.",
+        dict.fromkeys(GOAL_FIELDS_PROJECTED, hint),
+    )
 
 
 def goal_plan(
@@ -94,10 +117,12 @@ def goal_plan(
         result = goal_simulate(inputs, paths=PATHS, seed=seed)
     except GoalError as exc:
         raise engine_failed(exc) from exc
+    _check_storable(result)
     grid = [i for i, m in enumerate(result.months.tolist()) if m % 12 == 0 or m == months]
     fan: dict[str, list[Any]] = {"months": [int(result.months[i]) for i in grid]}
     for q in PERCENTILE_KEYS:
         fan[f"p{q}"] = [round(float(result.percentiles[q][i]), 2) for i in grid]
+    fan = json_safe(fan)
     parameters = json_safe(
         {
             "paths": PATHS,

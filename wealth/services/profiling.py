@@ -21,10 +21,22 @@ from wealth.services._common import engine_failed, fail
 QUESTIONNAIRE_TITLE = "Risk profile questionnaire"
 
 
+def questionnaire_current() -> Questionnaire | None:
+    """The newest active questionnaire, or None when there is none yet. Never writes."""
+    return Questionnaire.objects.filter(is_active=True).order_by("-version").first()
+
+
+def questionnaire_shown(*, create: bool) -> Questionnaire | None:
+    """The questionnaire to show: with ``create`` (a user about to answer it) the active one,
+    version 1 being created when there is none; without (a read-only user, whose read must not
+    write) the current one or None."""
+    return questionnaire_active() if create else questionnaire_current()
+
+
 def questionnaire_active() -> Questionnaire:
     """The newest active questionnaire; version 1 (``DEFAULT_QUESTIONNAIRE``) is created when
     there is none, so a fresh installation can profile clients at once."""
-    found = Questionnaire.objects.filter(is_active=True).order_by("-version").first()
+    found = questionnaire_current()
     if found is not None:
         return found
     try:

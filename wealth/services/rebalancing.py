@@ -5,6 +5,9 @@ before the price date (``state.as_of_default``); the target is described in ``we
 state``. Proposals are stored as recommendations (superseding the open one of the same kind) with
 their trades as JSON numbers; ``None`` means there is nothing to do.
 
+Rebalancing passes the client's purchases of the last 30 days (all accounts) so that the engine
+counts a loss sale they would wash (wash-sale rule) at its true tax cost.
+
 Harvesting: engine ``harvest_candidates`` over the taxable lots with the substitute map and the
 client's purchases in all accounts in the last 30 days; each actionable candidate becomes a sale
 of the lot and a purchase of its substitute for the same amount (whole shares, the rest stays in
@@ -77,6 +80,7 @@ def rebalance_propose(*, actor: User | None, client: Client, cash_flow: Decimal 
             account_taxable={code: a.is_taxable for code, a in state.accounts.items()},
             tax_rate_short=float(client.tax_rate_short),
             tax_rate_long=float(client.tax_rate_long),
+            purchases=recent_purchases(client, state.as_of),
         )
     except RebalanceError as exc:
         raise engine_failed(exc) from exc
@@ -129,29 +133,45 @@ def substitutes_map(symbols: list[str]) -> dict[str, list[str]]:
 
 
 def recent_purchases(client: Client, as_of: dt.date, days: int = WASH_WINDOW_DAYS) -> list[Purchase]:
-    """Buys in any of the client's accounts in the ``days`` before ``as_of`` (inclusive)."""
-    txns = WealthTransaction.objects.filter(
-        account__client=client,
-        side=WealthTransaction.Side.BUY,
-        trade_date__gte=as_of - dt.timedelta(days=days),
-        trade_date__lte=as_of,
-    ).select_related("account", "instrument")
-    lots = {
-        (lot.account_id, lot.instrument_id, lot.acquired_on): lot.pk
-        for lot in TaxLot.objects.filter(account__client=client, acquired_on__gte=as_of - dt.timedelta(days=days))
-    }
-    return [
-        Purchase(
-            account=t.account.code,
-            taxable=t.account.is_taxable,
-            symbol=t.instrument.symbol,
-            trade_date=t.trade_date,
-            quantity=float(t.quantity),
-            price=float(t.price),
-            lot_id=lots.get((t.account_id, t.instrument_id, t.trade_date)),
+    """Buys in any of the client's accounts in the ``days`` before ``as_of`` (inclusive), each with
+    the shares not yet used as replacement shares of an earlier loss sale (Treas. Reg.
+    §1.1091-1(e)): the matched shares of the lots bought that day in that account and symbol
+    (a washed part may have been split into its own lot), set against the day's buys in order."""
+    start = as_of - dt.timedelta(days=days)
+    txns = (
+        WealthTransaction.objects.filter(
+            account__client=client,
+            side=WealthTransaction.Side.BUY,
+            trade_date__gte=start,
+            trade_date__lte=as_of,
         )
-        for t in txns
-    ]
+        .select_related("account", "instrument")
+        .order_by("trade_date", "id")
+    )
+    lots: dict[tuple[int, int, dt.date], int] = {}
+    used: dict[tuple[int, int, dt.date], Decimal] = {}
+    for lot in TaxLot.objects.filter(account__client=client, acquired_on__gte=start, acquired_on__lte=as_of):
+        key = (lot.account_id, lot.instrument_id, lot.acquired_on)
+        lots.setdefault(key, lot.pk)
+        used[key] = used.get(key, Decimal(0)) + lot.wash_matched_quantity
+    out = []
+    for t in txns:
+        key = (t.account_id, t.instrument_id, t.trade_date)
+        taken = min(used.get(key, Decimal(0)), t.quantity)
+        used[key] = used.get(key, Decimal(0)) - taken
+        out.append(
+            Purchase(
+                account=t.account.code,
+                taxable=t.account.is_taxable,
+                symbol=t.instrument.symbol,
+                trade_date=t.trade_date,
+                quantity=float(t.quantity),
+                price=float(t.price),
+                lot_id=t.lot_id if t.lot_id is not None else lots.get(key),
+                available=float(t.quantity - taken),
+            )
+        )
+    return out
 
 
 def harvest_scan(client: Client, state: ClientState | None = None) -> tuple[list[HarvestOpportunity], ClientState]:
@@ -299,13 +319,15 @@ def coaching_check(*, client: Client, as_of: dt.date | None = None) -> list[Nudg
         if sales and state.total > 0:
             history_start = start - dt.timedelta(days=COACHING_LOOKBACK_DAYS)
             wide = price_history([MARKET_SYMBOL], history_start, state.as_of)
+            label, in_money = "the S&P 500", False
             if not wide.empty:
                 series = wide[MARKET_SYMBOL].dropna()
                 dates, values = series.index.to_numpy().astype("datetime64[D]"), series.to_numpy(dtype=np.float64)
             else:
                 dates, values = _valued(state, history_start)
+                label, in_money = "the portfolio", True
             if values.size >= 2:
-                nudges += panic_selling(dates, values, sales, state.total)
+                nudges += panic_selling(dates, values, sales, state.total, series_label=label, series_in_money=in_money)
         now = state.weights(with_cash=False)
         if now:
             then = _weights_then(client, state, state.as_of - dt.timedelta(days=CREEP_LOOKBACK_DAYS))

@@ -5,18 +5,21 @@ Accepting books the trades at their proposed prices on the proposal's price date
 for the buys, all in one transaction with the recommendation row locked (``select_for_update``),
 so a second accept waits and then finds it no longer "proposed" (Conflict), never booking twice.
 
-* A sale reduces the named lot (basis and wash-sale adjustment pro rata), records the realised
-  gain (taxable accounts) and whether it is short-term (IRS Pub. 550: held one year or less), and
-  credits the proceeds to the account's cash.
-* A buy debits the account's cash (never below zero: Conflict) and opens a lot.
-* Wash sales (IRS Pub. 550, engine ``wash_sales``): a loss sale in a taxable account is matched
-  against purchases of the same symbol in any of the client's accounts within 30 days before it
-  (lots not already used as a replacement), and a buy is matched against the client's loss sales
-  of the last 30 days whose shares are not yet matched. The disallowed loss is recorded on the
-  sale's transaction (``wash_sale_disallowed``), added to the replacement lot's basis (not for a
-  tax-advantaged replacement: the loss is lost, Rev. Rul. 2008-5) and the replacement's holding
-  period starts earlier by the sold shares' holding period; a partly matched lot is split so only
-  the matched shares carry the adjustment.
+* A sale reduces the named lot (basis, wash-sale adjustment and matched shares pro rata), records
+  the realised gain (taxable accounts), whether it is short-term (IRS Pub. 550: held one year or
+  less), the lot sold and its holding start, and credits the proceeds to the account's cash.
+* A buy debits the account's cash (never below zero: Conflict), opens a lot and records it.
+* Wash sales (IRS Pub. 550, Treas. Reg. §1.1091-1, engine ``wash_sales``): a loss sale in a
+  taxable account is matched against the lots of the same symbol bought in any of the client's
+  accounts within 30 days before it, and a buy is matched against the client's loss sales of the
+  last 30 days, oldest first. Each replacement share washes one sold share at most and each sold
+  share is washed once: only a lot's shares not yet used (``quantity − wash_matched_quantity``)
+  and a sale's shares not yet washed (its ``wash_matched_quantity``) are matched, and both counts
+  grow by the shares matched. The disallowed loss is recorded on the sale's transaction
+  (``wash_sale_disallowed``), added to the replacement lot's basis (not for a tax-advantaged
+  replacement: the loss is lost, Rev. Rul. 2008-5) and the replacement's holding period includes
+  the sold shares' (IRC §1223(3)); a partly matched lot is split so only the matched shares carry
+  the adjustment, the moved holding start and the matched count.
 """
 
 from __future__ import annotations
@@ -27,14 +30,13 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
 from core.errors import Conflict
 from portfolios.models import Instrument
-from wealth.engine.harvest import HarvestError, Purchase, Sale, WashSale, wash_sales
 from wealth.engine.rebalance import is_short_term
+from wealth.engine.wash import HarvestError, Purchase, Sale, WashSale, wash_sales
 from wealth.models import Recommendation, TaxLot, WealthAccount, WealthTransaction
 from wealth.services._common import engine_failed, fail, json_safe, money, price, qty
 from wealth.services.state import as_of_default
@@ -77,6 +79,11 @@ def _parse_trades(reco: Recommendation, accounts: dict[str, WealthAccount]) -> l
     return out
 
 
+def _unmatched(lot: TaxLot) -> Decimal:
+    """Shares of ``lot`` not yet used as replacement shares (Treas. Reg. §1.1091-1(e))."""
+    return max(lot.quantity - lot.wash_matched_quantity, _ZERO)
+
+
 def _purchase(lot: TaxLot) -> Purchase:
     return Purchase(
         account=lot.account.code,
@@ -86,15 +93,19 @@ def _purchase(lot: TaxLot) -> Purchase:
         quantity=float(lot.quantity),
         price=float(lot.cost_basis / lot.quantity) if lot.quantity else 0.0,
         lot_id=lot.pk,
+        available=float(_unmatched(lot)),
     )
 
 
-def _apply_to_lot(lot: TaxLot, ws: WashSale) -> TaxLot:
-    """Move the washed shares' adjustment onto ``lot`` (split off the matched shares if fewer)."""
-    shares = qty(ws.shares)
-    target = lot
+def _apply_to_lot(lot: TaxLot, ws: WashSale) -> tuple[TaxLot, TaxLot | None]:
+    """Move the washed shares' adjustment onto ``lot``; when fewer shares than the lot holds are
+    washed they are split off into a new lot first. Returns (the washed lot, the rest or None)."""
+    shares = min(qty(ws.shares), _unmatched(lot))
+    target, rest = lot, None
     if shares < lot.quantity:
-        part = (lot.cost_basis * shares / lot.quantity).quantize(Decimal("0.0001"))
+        # The split-off shares are unmatched ones: their basis is the purchase price, without the
+        # adjustment the lot's matched shares may already carry.
+        part = ((lot.cost_basis - lot.wash_sale_adjustment) * shares / lot.quantity).quantize(Decimal("0.0001"))
         target = TaxLot.objects.create(
             account=lot.account,
             instrument=lot.instrument,
@@ -106,17 +117,20 @@ def _apply_to_lot(lot: TaxLot, ws: WashSale) -> TaxLot:
         lot.quantity -= shares
         lot.cost_basis -= part
         lot.save(update_fields=["quantity", "cost_basis"])
+        rest = lot
     added = money(ws.basis_added)
     target.cost_basis += added
     target.wash_sale_adjustment += added
+    target.wash_matched_quantity += shares
     target.holding_start = min(target.holding_start, ws.holding_start, target.acquired_on)
-    target.save(update_fields=["cost_basis", "wash_sale_adjustment", "holding_start"])
-    return target
+    target.save(update_fields=["cost_basis", "wash_sale_adjustment", "wash_matched_quantity", "holding_start"])
+    return target, rest
 
 
 def _wash_record(ws: WashSale, sale_txn: WealthTransaction, lot: TaxLot) -> dict[str, Any]:
     sale_txn.wash_sale_disallowed += money(ws.disallowed_loss)
-    sale_txn.save(update_fields=["wash_sale_disallowed"])
+    sale_txn.wash_matched_quantity += qty(ws.shares)
+    sale_txn.save(update_fields=["wash_sale_disallowed", "wash_matched_quantity"])
     record: dict[str, Any] = json_safe(
         {
             "sale_transaction": sale_txn.pk,
@@ -129,6 +143,48 @@ def _wash_record(ws: WashSale, sale_txn: WealthTransaction, lot: TaxLot) -> dict
         }
     )
     return record
+
+
+def _wash_by_earlier_purchases(
+    txn: WealthTransaction, sold: TaxLot, basis: Decimal, proceeds: Decimal, washes: list[dict[str, Any]]
+) -> None:
+    """Match a loss sale against lots bought in the 30 days before it (their unused shares)."""
+    day = txn.trade_date
+    replacements = (
+        TaxLot.objects.select_for_update(of=("self",))
+        .filter(
+            account__client=txn.account.client,
+            instrument=txn.instrument,
+            quantity__gt=0,
+            acquired_on__gte=day - WASH_WINDOW,
+            acquired_on__lte=day,
+        )
+        .exclude(pk=sold.pk)
+        .select_related("account", "instrument")
+        .order_by("acquired_on", "id")
+    )
+    by_id = {r.pk: r for r in replacements if _unmatched(r) > 0}
+    if not by_id:
+        return
+    sale = Sale(
+        account=txn.account.code,
+        symbol=txn.instrument.symbol,
+        trade_date=day,
+        quantity=float(txn.quantity),
+        proceeds=float(proceeds),
+        cost_basis=float(basis),
+        holding_start=txn.holding_start or day,
+        lot_id=sold.pk,
+        matched=float(txn.wash_matched_quantity),
+    )
+    try:
+        found = wash_sales(sale, [_purchase(r) for r in by_id.values()])
+    except HarvestError as exc:
+        raise engine_failed(exc) from exc
+    for ws in found:
+        if ws.replacement_lot_id in by_id:
+            washed, _ = _apply_to_lot(by_id[ws.replacement_lot_id], ws)
+            washes.append(_wash_record(ws, txn, washed))
 
 
 def _sell(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -150,6 +206,7 @@ def _sell(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[di
         left -= take
         basis = (lot.cost_basis * take / lot.quantity).quantize(Decimal("0.0001"))
         adjustment = (lot.wash_sale_adjustment * take / lot.quantity).quantize(Decimal("0.0001"))
+        matched = min(qty(lot.wash_matched_quantity * take / lot.quantity), lot.wash_matched_quantity)
         proceeds = money(take * t["price"])
         gain = proceeds - basis
         short = is_short_term(lot.holding_start, day)
@@ -162,48 +219,18 @@ def _sell(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[di
             price=t["price"],
             realized_gain=gain if account.is_taxable else None,
             short_term=short if account.is_taxable else None,
+            lot=lot,
+            holding_start=lot.holding_start,
             recommendation=reco,
         )
-        holding_start = lot.holding_start
         lot.quantity -= take
         lot.cost_basis -= basis
         lot.wash_sale_adjustment -= adjustment
-        lot.save(update_fields=["quantity", "cost_basis", "wash_sale_adjustment"])
+        lot.wash_matched_quantity -= matched
+        lot.save(update_fields=["quantity", "cost_basis", "wash_sale_adjustment", "wash_matched_quantity"])
         account.cash += proceeds
         if account.is_taxable and gain < 0:
-            replacements = (
-                TaxLot.objects.select_for_update(of=("self",))
-                .filter(
-                    account__client=account.client,
-                    instrument=instrument,
-                    quantity__gt=0,
-                    wash_sale_adjustment=0,
-                    holding_start=F("acquired_on"),
-                    acquired_on__gte=day - WASH_WINDOW,
-                    acquired_on__lte=day,
-                )
-                .exclude(pk=lot.pk)
-                .select_related("account", "instrument")
-                .order_by("acquired_on", "id")
-            )
-            by_id = {r.pk: r for r in replacements}
-            sale = Sale(
-                account=account.code,
-                symbol=instrument.symbol,
-                trade_date=day,
-                quantity=float(take),
-                proceeds=float(proceeds),
-                cost_basis=float(basis),
-                holding_start=holding_start,
-                lot_id=lot.pk,
-            )
-            try:
-                found = wash_sales(sale, [_purchase(r) for r in by_id.values()])
-            except HarvestError as exc:
-                raise engine_failed(exc) from exc
-            for ws in found:
-                if ws.replacement_lot_id in by_id:
-                    washes.append(_wash_record(ws, txn, _apply_to_lot(by_id[ws.replacement_lot_id], ws)))
+            _wash_by_earlier_purchases(txn, lot, basis, proceeds, washes)
         booked.append(
             {"transaction": txn.pk, "lot": lot.pk, "quantity": take, "realized_gain": gain, "short_term": short}
         )
@@ -211,7 +238,9 @@ def _sell(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[di
     return booked
 
 
-def _unmatched_loss_sales(account: WealthAccount, instrument: Instrument, day: dt.date) -> list[WealthTransaction]:
+def _loss_sales(account: WealthAccount, instrument: Instrument, day: dt.date) -> list[WealthTransaction]:
+    """The client's taxable loss sales of ``instrument`` in the 30 days up to ``day``, oldest first
+    (Treas. Reg. §1.1091-1(b): losses are matched in the order of their sales)."""
     return list(
         WealthTransaction.objects.select_for_update(of=("self",))
         .filter(
@@ -223,28 +252,9 @@ def _unmatched_loss_sales(account: WealthAccount, instrument: Instrument, day: d
             trade_date__gte=day - WASH_WINDOW,
             trade_date__lte=day,
         )
-        .select_related("account", "instrument", "recommendation")
+        .select_related("account", "instrument")
         .order_by("trade_date", "id")
     )
-
-
-def _sale_holding_start(sale_txn: WealthTransaction) -> dt.date:
-    """When the sold shares' holding period began: from the lot the proposal named; a sale booked
-    elsewhere (no lot known) carries no holding period over (the sale date)."""
-    reco = sale_txn.recommendation
-    if reco is not None:
-        for t in reco.trades:
-            if (
-                isinstance(t, dict)
-                and t.get("side") == "sell"
-                and t.get("symbol") == sale_txn.instrument.symbol
-                and t.get("account") == sale_txn.account.code
-                and t.get("lot_id")
-            ):
-                lot = TaxLot.objects.filter(pk=t["lot_id"]).only("holding_start").first()
-                if lot is not None:
-                    return min(lot.holding_start, sale_txn.trade_date)
-    return sale_txn.trade_date
 
 
 def _buy(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -266,35 +276,36 @@ def _buy(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[dic
         side=WealthTransaction.Side.BUY,
         quantity=quantity,
         price=t["price"],
+        lot=lot,
         recommendation=reco,
     )
-    for sale_txn in _unmatched_loss_sales(account, instrument, day):
-        if lot.quantity <= 0:
+    rest: TaxLot | None = lot
+    for sale_txn in _loss_sales(account, instrument, day):
+        free = rest
+        if free is None or _unmatched(free) <= 0:
             break
-        loss = -sale_txn.realized_gain  # type: ignore[operator]
-        per_share = loss / sale_txn.quantity
-        matched = sale_txn.wash_sale_disallowed / per_share if per_share > 0 else sale_txn.quantity
-        left = sale_txn.quantity - matched
-        if left <= Decimal("0.000001"):
+        if sale_txn.quantity - sale_txn.wash_matched_quantity <= 0:
             continue
-        proceeds = sale_txn.price * left
+        proceeds = sale_txn.quantity * sale_txn.price
         sale = Sale(
             account=sale_txn.account.code,
             symbol=instrument.symbol,
             trade_date=sale_txn.trade_date,
-            quantity=float(left),
+            quantity=float(sale_txn.quantity),
             proceeds=float(proceeds),
-            cost_basis=float(proceeds + per_share * left),
-            holding_start=_sale_holding_start(sale_txn),
-            lot_id=None,
+            cost_basis=float(proceeds - sale_txn.realized_gain),  # type: ignore[operator]
+            # A sale booked without its lot (imported) carries no holding period over.
+            holding_start=min(sale_txn.holding_start or sale_txn.trade_date, sale_txn.trade_date),
+            lot_id=sale_txn.lot_id,
+            matched=float(sale_txn.wash_matched_quantity),
         )
         try:
-            found = wash_sales(sale, [_purchase(lot)])
+            found = wash_sales(sale, [_purchase(free)])
         except HarvestError as exc:
             raise engine_failed(exc) from exc
-        for ws in found:
-            lot = _apply_to_lot(lot, ws)
-            washes.append(_wash_record(ws, sale_txn, lot))
+        for ws in found:  # one purchase: at most one match
+            washed, rest = _apply_to_lot(free, ws)
+            washes.append(_wash_record(ws, sale_txn, washed))
     return {"transaction": txn.pk, "lot": lot.pk, "quantity": quantity, "cost": cost}
 
 

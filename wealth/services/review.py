@@ -6,8 +6,11 @@ A review (one ``ClientReview`` per client and day, upserted) records: market val
 actionable harvest candidates; the goals off track = goals whose newest plan gives a probability
 of success below 70 % (the threshold the dashboard uses; a goal never planned is not counted);
 and the number of coaching nudges. The client needs attention when drift is above the 5 % band,
-the harvestable saving is at least $500, a goal is off track or there is a nudge; ``reasons``
-lists each in a short sentence.
+the harvestable saving is at least $1,000 or 0.25 % of the client's market value, whichever is
+larger (a smaller saving is not worth a meeting and a trade ticket: on a $2 million book the bar
+is $5,000), a goal is off track or there is a nudge; ``reasons`` lists each in a short sentence.
+The dashboard orders the clients needing attention by the number of reasons, then by the money
+at stake (``wealth.selectors.attention_priority``).
 
 The scan (``wealth.scan``, a CalculationRun on queue ``wealth``) reviews every client (an
 advisor's scan: their own clients), reporting progress, and refreshes the proposals (rebalance,
@@ -48,8 +51,15 @@ from wealth.services.state import client_state, target_for
 KIND = "wealth.scan"
 QUEUE = "wealth"
 OFF_TRACK_PROBABILITY = 0.70
-HARVEST_ATTENTION = Decimal(500)
+HARVEST_ATTENTION = Decimal(1000)  # dollars of net tax saving, at least
+HARVEST_ATTENTION_SHARE = Decimal("0.0025")  # of the client's market value, at least
 Progress = Callable[[int, str], None]
+
+
+def harvest_attention_threshold(market_value: Decimal | float) -> Decimal:
+    """The net tax saving from harvesting that calls for attention: $1,000 or 0.25 % of the
+    client's market value, whichever is larger."""
+    return max(HARVEST_ATTENTION, money(Decimal(str(market_value)) * HARVEST_ATTENTION_SHARE))
 
 
 def _goals_off_track(client: Client) -> int:
@@ -85,7 +95,8 @@ def client_review(*, client: Client, as_of: dt.date | None = None, audit: bool =
     nudges = coaching_check(client=client, as_of=state.as_of)
     if drift > BAND:
         reasons.append(f"Drift {drift:.1%} is above the {BAND:.0%} band.")
-    if saving >= HARVEST_ATTENTION:
+    harvest_bar = harvest_attention_threshold(state.total)
+    if saving >= harvest_bar:
         reasons.append(f"About ${saving:,.0f} of tax can be saved by harvesting losses.")
     if off_track:
         reasons.append(
@@ -93,7 +104,7 @@ def client_review(*, client: Client, as_of: dt.date | None = None, audit: bool =
             f"{OFF_TRACK_PROBABILITY:.0%} chance of success."
         )
     reasons += [n.reason for n in nudges]
-    attention = drift > BAND or saving >= HARVEST_ATTENTION or off_track > 0 or bool(nudges)
+    attention = drift > BAND or saving >= harvest_bar or off_track > 0 or bool(nudges)
     with transaction.atomic():
         review, _ = ClientReview.objects.update_or_create(
             client=client,
@@ -155,7 +166,9 @@ def wealth_scan_run(run: CalculationRun, report: Progress) -> dict[str, Any]:
                 counts["attention"] += 1
                 made = [
                     rebalance_propose(actor=actor, client=client) if review.drift > BAND else None,
-                    harvest_propose(actor=actor, client=client) if review.harvest_saving >= HARVEST_ATTENTION else None,
+                    harvest_propose(actor=actor, client=client)
+                    if review.harvest_saving >= harvest_attention_threshold(review.market_value)
+                    else None,
                     coaching_propose(actor=actor, client=client) if review.coaching_flags else None,
                 ]
                 counts["proposals"] += sum(m is not None for m in made)

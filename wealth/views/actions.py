@@ -1,9 +1,10 @@
 """What an advisor does on a client's page: add or edit a goal, plan it again, ask for a new
 allocation, a rebalance or a harvest, and accept or decline a recommendation.
 
-Every view here posts to one service; auditors are refused (403) before anything is read. A
-service's refusal comes back on the form that caused it, with the client page re-rendered
-(400), and nothing is written.
+Every view here posts to one service; auditors are refused (403) before anything is read, and
+only the user's own clients are found (``write=True``: 404 otherwise, even for a client the
+user may read as an auditor). A service's refusal comes back on the form that caused it, with
+the client page re-rendered (400), and nothing is written.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _goal_form_page(
 
 @area_required(Area.WEALTH, write=True)
 def goal_create(request: HttpRequest, pk: int) -> HttpResponse:
-    client = client_or_404(request, pk)
+    client = client_or_404(request, pk, write=True)
     if request.method != "POST":
         return _goal_form_page(request, client, GoalForm(), None)
     form = GoalForm(request.POST)
@@ -62,7 +63,7 @@ def goal_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @area_required(Area.WEALTH, write=True)
 def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    goal = goal_or_404(request, pk)
+    goal = goal_or_404(request, pk, write=True)
     client = goal.client
     if request.method != "POST":
         return _goal_form_page(request, client, GoalForm(initial=GoalForm.initial_for(goal)), goal)
@@ -82,7 +83,7 @@ def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @area_required(Area.WEALTH, write=True)
 def goal_plan(request: HttpRequest, pk: int) -> HttpResponse:
     """Run the goal's Monte Carlo again (10,000 paths) with the client's current profile."""
-    goal = goal_or_404(request, pk)
+    goal = goal_or_404(request, pk, write=True)
     try:
         plan = services.goal_plan(actor=request.user, goal=goal)
     except ApplicationError as exc:
@@ -100,7 +101,7 @@ def goal_plan(request: HttpRequest, pk: int) -> HttpResponse:
 def allocation_propose(request: HttpRequest, pk: int) -> HttpResponse:
     """A new allocation on the efficient frontier; infeasible constraints come back as the form's
     errors, with the reasons the optimiser gave."""
-    client = client_or_404(request, pk)
+    client = client_or_404(request, pk, write=True)
     form = AllocationForm(request.POST, auto_id="id_alloc_%s")
     if form.is_valid():
         try:
@@ -117,7 +118,7 @@ def allocation_propose(request: HttpRequest, pk: int) -> HttpResponse:
 @area_required(Area.WEALTH, write=True)
 def rebalance_propose(request: HttpRequest, pk: int) -> HttpResponse:
     """Trades back to the target (tax-aware), placing an optional deposit or withdrawal."""
-    client = client_or_404(request, pk)
+    client = client_or_404(request, pk, write=True)
     form = RebalanceForm(request.POST, auto_id="id_rebal_%s")
     if form.is_valid():
         try:
@@ -137,7 +138,7 @@ def rebalance_propose(request: HttpRequest, pk: int) -> HttpResponse:
 @area_required(Area.WEALTH, write=True)
 def harvest_propose(request: HttpRequest, pk: int) -> HttpResponse:
     """Look for tax losses worth harvesting now (wash-sale rules applied)."""
-    client = client_or_404(request, pk)
+    client = client_or_404(request, pk, write=True)
     try:
         rec = services.harvest_propose(actor=request.user, client=client)
     except ApplicationError as exc:
@@ -154,7 +155,7 @@ def harvest_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _decide(request: HttpRequest, pk: int, accept: bool) -> HttpResponse:
-    rec = recommendation_or_404(request, pk)
+    rec = recommendation_or_404(request, pk, write=True)
     client = rec.client
     key = f"{'accept' if accept else 'decline'}-{rec.pk}"
     auto = f"id_r{rec.pk}_%s_{'accept' if accept else 'decline'}"

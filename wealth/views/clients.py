@@ -30,9 +30,10 @@ from wealth import charts, selectors, services
 from wealth.engine.profiling import PROFILE_NAMES
 from wealth.engine.rebalance import is_short_term
 from wealth.forms import AcceptForm, AllocationForm, DeclineForm, QuestionnaireForm, RebalanceForm, field_errors
-from wealth.models import Client, ClientReview, Goal, ModelPortfolio, Questionnaire, Recommendation, TaxLot
+from wealth.models import Client, ClientReview, Goal, ModelPortfolio, Recommendation, TaxLot
+from wealth.services.profiling import questionnaire_shown
 from wealth.services.rebalancing import harvest_scan
-from wealth.views.common import can_act, client_or_404, latest_prices, reason_text
+from wealth.views.common import can_act, can_act_on, client_or_404, latest_prices, reason_text
 
 RECENT_DECISIONS = 20
 
@@ -244,9 +245,9 @@ def _nudges(client: Client, recs: list[Recommendation]) -> list[dict[str, Any]]:
     ]
 
 
-def _with_forms(request: HttpRequest, rec: Recommendation, bound: dict[str, forms.Form]) -> Recommendation:
+def _with_forms(rec: Recommendation, bound: dict[str, forms.Form], acting: bool) -> Recommendation:
     """Attach the accept/decline forms of an open recommendation (ids unique per recommendation)."""
-    if rec.status == Recommendation.Status.PROPOSED and can_act(request):
+    if rec.status == Recommendation.Status.PROPOSED and acting:
         auto = f"id_r{rec.pk}_%s"
         rec.accept_form = bound.get(f"accept-{rec.pk}") or AcceptForm(auto_id=auto + "_accept")  # type: ignore[attr-defined]
         rec.decline_form = bound.get(f"decline-{rec.pk}") or DeclineForm(auto_id=auto + "_decline")  # type: ignore[attr-defined]
@@ -277,15 +278,15 @@ def goal_rows(goals: list[Goal]) -> list[dict[str, Any]]:
 
 def client_context(request: HttpRequest, client: Client, bound: dict[str, forms.Form] | None = None) -> dict[str, Any]:
     bound = bound or {}
+    acting = can_act_on(request, client)
     profile = selectors.profile_current(client)
     recs = list(client.recommendations.select_related("decided_by").order_by("-created_at", "-id"))
     for rec in recs:
-        _with_forms(request, rec, bound)
+        _with_forms(rec, bound, acting)
     allocation = _latest(recs, Recommendation.Kind.ALLOCATION)
     rebalance = _latest(recs, Recommendation.Kind.REBALANCE)
     harvest = _latest(recs, Recommendation.Kind.HARVEST)
     review = ClientReview.objects.filter(client=client).order_by("-as_of").first()
-    acting = can_act(request)
     return {
         "client": client,
         "profile": profile,
@@ -327,13 +328,15 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
     """The active questionnaire as radio groups; a complete answer is scored and becomes the
     client's new profile. Auditors see the questions (and the last answers) but cannot submit."""
-    client = client_or_404(request, pk)
-    acting = can_act(request)
-    if request.method == "POST" and not acting:
+    if request.method == "POST" and not can_act(request):
+        client_or_404(request, pk)
         deny_record(request, Area.WEALTH)
         raise PermissionDenied
+    # Answering needs a client the user may change; reading needs one the user may see.
+    client = client_or_404(request, pk, write=request.method == "POST")
+    acting = can_act_on(request, client)
     try:
-        version = services.questionnaire_active() if acting else _questionnaire_readonly()
+        version = questionnaire_shown(create=acting)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("wealth:client_detail", pk=client.pk)
@@ -360,11 +363,6 @@ def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
         form = QuestionnaireForm(initial=dict(last.answers) if last else None, questions=questions)
     ctx = {"client": client, "version": version, "form": form, "can_act": acting, "last": last}
     return render(request, "wealth/questionnaire.html", ctx, status=status)
-
-
-def _questionnaire_readonly() -> Any:
-    """The active version without creating one (a read-only user writes nothing)."""
-    return Questionnaire.objects.filter(is_active=True).order_by("-version").first()
 
 
 def client_url(client: Client) -> str:

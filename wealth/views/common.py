@@ -29,23 +29,30 @@ def is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-def client_or_404(request: HttpRequest, pk: Any) -> Client:
+def can_act_on(request: HttpRequest, client: Client) -> bool:
+    """``can_act`` and the client is one the user may change (their own; a user who is also an
+    auditor reads the desk's other clients without acting on them)."""
+    return can_act(request) and selectors.client_scope(request.user, write=True).filter(pk=client.pk).exists()
+
+
+def client_or_404(request: HttpRequest, pk: Any, *, write: bool = False) -> Client:
+    """The client in the user's scope (``write``: one the user may change), else 404."""
     try:
-        return selectors.client_get(user=request.user, pk=pk)
+        return selectors.client_get(user=request.user, pk=pk, write=write)
     except NotFound:
         raise Http404("No such client.") from None
 
 
-def goal_or_404(request: HttpRequest, pk: Any) -> Goal:
+def goal_or_404(request: HttpRequest, pk: Any, *, write: bool = False) -> Goal:
     try:
-        return selectors.goal_get(user=request.user, pk=pk)
+        return selectors.goal_get(user=request.user, pk=pk, write=write)
     except NotFound:
         raise Http404("No such goal.") from None
 
 
-def recommendation_or_404(request: HttpRequest, pk: Any) -> Recommendation:
+def recommendation_or_404(request: HttpRequest, pk: Any, *, write: bool = False) -> Recommendation:
     try:
-        return selectors.recommendation_get(user=request.user, pk=pk)
+        return selectors.recommendation_get(user=request.user, pk=pk, write=write)
     except NotFound:
         raise Http404("No such recommendation.") from None
 

@@ -37,11 +37,14 @@ FLAGS = {
 
 
 def _filtered(request: HttpRequest) -> tuple[AttentionFilterForm, list[ClientReview], list[ClientReview]]:
-    """(the filter form, every latest review in scope, the reviews the filters keep)."""
+    """(the filter form, every latest review in scope, the reviews the filters keep). Filters
+    that are not valid keep nothing (the form shows why), never the unfiltered list."""
     form = AttentionFilterForm(request.GET or None)
     reviews = selectors.attention_list(user=request.user)
     rows = reviews
-    if form.is_bound and form.is_valid():
+    if form.is_bound and not form.is_valid():
+        rows = []
+    elif form.is_bound:
         q = form.cleaned_data["q"].strip().lower()
         if q:
             rows = [r for r in rows if q in r.client.name.lower() or q in r.client.code.lower()]

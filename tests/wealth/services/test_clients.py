@@ -92,3 +92,41 @@ def test_goal_bad_input_names_the_field_and_changes_nothing(advisor, data, field
     assert counts(Goal, AuditEvent) == before
     goal.refresh_from_db()
     assert goal.target_amount == 1_000_000
+
+
+def _taken_after_the_check(code: str, advisor):
+    """A stand-in for the pre-check that loses a race: another request inserts ``code`` right
+    after the check found it free."""
+
+    def check(*_args, **_kwargs) -> bool:
+        ClientFactory(code=code, advisor=advisor)
+        return False
+
+    return check
+
+
+@pytest.mark.django_db
+def test_client_create_racing_a_duplicate_code_is_a_field_error_not_a_database_error(advisor, monkeypatch):
+    monkeypatch.setattr("wealth.services.clients._code_taken", _taken_after_the_check("RACE", advisor))
+    before = counts(Household, AuditEvent)
+
+    with pytest.raises(ValidationFailed) as err:
+        client_create(actor=advisor, data={"code": "RACE", "name": "B", "birth_date": "1980-01-01", "household": "H"})
+
+    assert err.value.extra["fields"] == {"code": ["A client with this code exists."]}
+    assert Client.objects.filter(code="RACE").count() == 1  # only the other request's
+    assert counts(Household, AuditEvent) == before  # the household made on the way is rolled back
+
+
+@pytest.mark.django_db
+def test_client_update_racing_a_duplicate_code_is_a_field_error_not_a_database_error(advisor, monkeypatch):
+    client = ClientFactory(code="MINE", advisor=advisor, name="Kept")
+    monkeypatch.setattr("wealth.services.clients._code_taken", _taken_after_the_check("RACE", advisor))
+
+    with pytest.raises(ValidationFailed) as err:
+        client_update(actor=advisor, client=client, data={"code": "RACE", "name": "Changed"})
+
+    assert err.value.extra["fields"] == {"code": ["A client with this code exists."]}
+    client = Client.objects.get(pk=client.pk)
+    assert (client.code, client.name) == ("MINE", "Kept")
+    assert not AuditEvent.objects.filter(action="wealth.client.update").exists()

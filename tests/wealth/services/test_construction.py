@@ -71,6 +71,22 @@ def test_a_model_below_the_allowed_risk_gives_the_least_risky_allowed_portfolio(
 
 
 @pytest.mark.django_db
+def test_any_profile_whose_model_risk_is_out_of_reach_falls_back_to_minimum_variance(market, advisor):
+    # Profile 2's model (50 % T-bills) has about 6.0 % volatility, reachable without an ESG floor;
+    # an ESG minimum of 6.3 forces at least 20 % into AAPL (the only score above 6: 7.5), which
+    # lifts the least volatility allowed above the model's (measured: about 6.9 %).
+    client = ClientFactory(advisor=advisor, esg_min_score=Decimal("6.3"))
+    assert profile_submit(actor=advisor, client=client, answers=answers_at(1)).profile == 2
+    least = allocation_propose(actor=advisor, client=client, objective="min_variance").explanation["proposed"]
+    reco = allocation_propose(actor=advisor, client=client)
+    ex = reco.explanation
+    assert ex["target"] < least["vol"]
+    assert ex["note"].startswith("The profile 2 model's volatility") and "minimum-variance" in ex["note"]
+    assert ex["proposed"]["vol"] == pytest.approx(least["vol"], rel=1e-4)
+    assert ex["proposed"]["esg"] >= 6.3 - 1e-6
+
+
+@pytest.mark.django_db
 def test_a_new_proposal_supersedes_the_open_one(client, advisor):
     first = allocation_propose(actor=advisor, client=client, objective="min_variance")
     second = allocation_propose(actor=advisor, client=client, objective="max_sharpe", returns="equilibrium")

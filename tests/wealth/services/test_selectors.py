@@ -51,3 +51,28 @@ def test_auditor_sees_clients_of_advisors_on_a_shared_desk(book):
 @pytest.mark.django_db
 def test_other_roles_see_no_client(book):
     assert list(client_scope(book["risk"])) == []
+
+
+@pytest.mark.django_db
+def test_attention_list_puts_more_reasons_then_more_money_at_stake_first(book):
+    from datetime import date
+    from decimal import Decimal
+
+    from wealth.models import ClientReview
+    from wealth.selectors import attention_list
+
+    def review(name, *, attention, reasons, drift, value, saving=0):
+        client = ClientFactory(advisor=book["a"], name=name)
+        return ClientReview.objects.create(client=client, as_of=date(2022, 12, 28), attention=attention,
+                                           reasons=["r"] * reasons, drift=drift, market_value=Decimal(value),
+                                           harvest_saving=Decimal(saving))  # fmt: skip
+
+    # Money at stake = drift × market value + harvestable saving:
+    review("One reason, $50k", attention=True, reasons=1, drift=0.10, value=500_000)  # 50,000
+    review("Two reasons, $3k", attention=True, reasons=2, drift=0.01, value=100_000, saving=2_000)  # 3,000
+    review("One reason, $6k", attention=True, reasons=1, drift=0.06, value=100_000)  # 6,000
+    review("Quiet, $1m", attention=False, reasons=0, drift=0.04, value=25_000_000)  # 1,000,000
+    rows = [r for r in attention_list(user=book["a"]) if r.client.name != book["ca"].name]
+    assert [r.client.name for r in rows] == ["Two reasons, $3k", "One reason, $50k", "One reason, $6k", "Quiet, $1m"]
+    assert [r.priority for r in rows] == [1, 2, 3, 4]
+    assert rows[0].money_at_stake == pytest.approx(3_000)
