@@ -527,11 +527,10 @@ def _goals(rng: np.random.Generator, client: Client, advisor: User, as_of: dt.da
         }
         initial = float(np.round(rng.uniform(low, high) * rng.uniform(0.25, 0.8), -2))
         monthly = float(np.round(float(client.annual_income) * rng.uniform(0.04, 0.15) / 12, -1))
-        # The target is what the savings would reach at a 3 % real return, times 0.7–1.5: some
-        # goals are comfortably on track, some are stretched, a few are out of reach.
-        growth = 1.03**horizon
-        reachable = initial * growth + monthly * 12 * (growth - 1) / 0.03
-        data["target_amount"] = float(max(np.round(reachable * rng.uniform(0.7, 1.5), -3), 1_000.0))
+        # The target is what the savings add up to in today's money (no real growth), times
+        # 0.6–1.3: most goals are on track, some are stretched, a few are out of reach.
+        reachable = initial + monthly * 12 * horizon
+        data["target_amount"] = float(max(np.round(reachable * rng.uniform(0.6, 1.3), -3), 1_000.0))
         data["initial_amount"] = initial
         data["monthly_contribution"] = monthly
         data["glide_path"] = kind != "custom"

@@ -101,6 +101,8 @@ class RebalancePlan:
     weights_after: dict[str, float]
     cash_after: dict[str, float]
     reasons: tuple[str, ...]
+    # The account a cash flow is paid into or taken from (None without a cash flow).
+    cash_flow_account: str | None = None
 
 
 def drift(weights: NDArray[np.float64], target: NDArray[np.float64]) -> float:
@@ -633,6 +635,7 @@ def rebalance(
         weights_after=weights_after,
         cash_after=dict(book.cash),
         reasons=tuple(book.reasons),
+        cash_flow_account=flow_account,
     )
 
 

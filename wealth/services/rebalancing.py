@@ -100,6 +100,7 @@ def rebalance_propose(*, actor: User | None, client: Client, cash_flow: Decimal 
         "band": BAND,
         "asset_band": ASSET_BAND,
         "cash_flow": flow,
+        "cash_flow_account": plan.cash_flow_account,
     }
     reason = " ".join(plan.reasons) or (
         f"Drift {plan.drift_before:.1%} is above the {BAND:.0%} band; after these trades it is {plan.drift_after:.1%}."

@@ -309,6 +309,18 @@ def _buy(t: dict[str, Any], day: dt.date, reco: Recommendation, washes: list[dic
     return {"transaction": txn.pk, "lot": lot.pk, "quantity": quantity, "cost": cost}
 
 
+def _cash_flow(reco: Recommendation, accounts: dict[str, WealthAccount]) -> tuple[Decimal, WealthAccount | None]:
+    """The deposit (+) or withdrawal (−) a rebalance was proposed with, and its account."""
+    explanation = reco.explanation if isinstance(reco.explanation, dict) else {}
+    flow = money(explanation.get("cash_flow") or 0)
+    if reco.kind != Recommendation.Kind.REBALANCE or not flow:
+        return Decimal(0), None
+    code = explanation.get("cash_flow_account")
+    if code not in accounts:
+        raise Conflict("The account of this rebalance's cash flow is gone; propose the rebalance again.")
+    return flow, accounts[code]
+
+
 def recommendation_accept(*, actor: User | None, recommendation: Recommendation, note: str = "") -> Recommendation:
     """Accept a proposed recommendation and book its trades (module docstring). Conflict when it
     is no longer proposed (already decided or superseded) or the holdings changed since."""
@@ -325,14 +337,29 @@ def recommendation_accept(*, actor: User | None, recommendation: Recommendation,
             .select_related("client")
         }
         trades = _parse_trades(reco, accounts)
+        flow, flow_account = _cash_flow(reco, accounts)
         washes: list[dict[str, Any]] = []
         booked: list[Any] = []
+        if flow_account is not None and flow > 0:  # a deposit arrives before the trades it pays for
+            flow_account.cash += flow
+            flow_account.save(update_fields=["cash"])
         for t in trades:
             if t["side"] == "sell":
                 booked += _sell(t, day, reco, washes)
         for t in trades:
             if t["side"] == "buy":
                 booked.append(_buy(t, day, reco, washes))
+        if flow_account is not None and flow < 0:  # a withdrawal leaves after the sales that fund it
+            flow_account.refresh_from_db(fields=["cash"])
+            if flow_account.cash < -flow:
+                raise Conflict(
+                    f"{flow_account.code} has ${flow_account.cash:,.2f} in cash after the sales, less than the "
+                    f"${-flow:,.2f} withdrawal; propose the rebalance again."
+                )
+            flow_account.cash += flow
+            flow_account.save(update_fields=["cash"])
+        if flow_account is not None and flow:
+            booked.append({"cash_flow": flow, "account": flow_account.code})
         reco.status = Recommendation.Status.ACCEPTED
         reco.decided_by = actor
         reco.decided_at = timezone.now()

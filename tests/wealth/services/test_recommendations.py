@@ -20,7 +20,7 @@ from tests.factories import ClientFactory, RecommendationFactory, TaxLotFactory,
 from tests.wealth.services.conftest import AS_OF
 from tests.wealth.services.helpers import counts
 from wealth.models import TaxLot, WealthTransaction
-from wealth.services import harvest_propose, recommendation_accept, recommendation_decline
+from wealth.services import harvest_propose, rebalance_propose, recommendation_accept, recommendation_decline
 
 BOUGHT = date(2022, 10, 3)
 
@@ -288,3 +288,31 @@ def test_sale_records_its_lot_and_holding_start_which_a_later_buy_inherits(book,
     bought = TaxLot.objects.get(account=taxable, acquired_on=AS_OF + timedelta(days=10))
     assert bought.holding_start == AS_OF + timedelta(days=10) - (AS_OF - (BOUGHT - timedelta(days=20)))
     assert WealthTransaction.objects.get(side="buy").lot_id == bought.pk
+
+
+def _cash_moved_by_trades(account) -> Decimal:
+    """Proceeds of the account's booked sales less the cost of its booked buys."""
+    total = Decimal(0)
+    for txn in WealthTransaction.objects.filter(account=account):
+        amount = (txn.quantity * txn.price).quantize(Decimal("0.0001"))
+        total += amount if txn.side == "sell" else -amount
+    return total
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("flow", [Decimal(5000), Decimal(-3000)])
+def test_accepting_a_rebalance_books_its_deposit_or_withdrawal(book, advisor, flow):
+    # Given a rebalance proposed with a deposit (+) or a withdrawal (−) into the taxable account
+    taxable = book["taxable"]
+    reco = rebalance_propose(actor=advisor, client=book["client"], cash_flow=flow)
+    assert reco is not None and reco.explanation["cash_flow_account"] == taxable.code
+    # When it is accepted
+    recommendation_accept(actor=advisor, recommendation=reco, note="client instruction")
+    # Then the account's cash is what it held, plus the flow, plus sales, less buys: a deposit
+    # pays for the buys and a withdrawal leaves the account, never below zero.
+    taxable.refresh_from_db()
+    assert taxable.cash == flow + _cash_moved_by_trades(taxable)
+    assert taxable.cash >= 0
+    event = AuditEvent.objects.filter(action="wealth.recommendation.accept").latest("id")
+    flows = [b for b in event.after["booked"] if "cash_flow" in b]
+    assert [(Decimal(b["cash_flow"]), b["account"]) for b in flows] == [(flow, taxable.code)]
