@@ -11,15 +11,12 @@ spreadsheet would run as a formula is quoted (CSV injection).
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from core.exports import compact_amount, csv_lines, csv_text, pdf_table
-from core.version import CODE_VERSION
+from core.exports import compact_amount, csv_lines, csv_text, pdf_build, pdf_styles, pdf_table, pdf_width
 from execution_quality.models import TcaOrderResult
 
 # Rows fetched per round trip when streaming the orders CSV (~40 columns, a few kB per 100 rows).
@@ -165,64 +162,15 @@ def _share(x: Any, digits: int = 1) -> str:
 
 
 def _styles() -> dict[str, Any]:
-    from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-
-    base = getSampleStyleSheet()
-    return {
-        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=15, spaceAfter=2),
-        "h2": ParagraphStyle(
-            "h2",
-            parent=base["Heading2"],
-            fontSize=10,
-            spaceBefore=8,
-            spaceAfter=4,
-            textColor=colors.HexColor("#1f2933"),
-        ),
-        "small": ParagraphStyle("small", parent=base["BodyText"], fontSize=7.5, textColor=colors.HexColor("#5f6b7a")),
-        "body": ParagraphStyle("body", parent=base["BodyText"], fontSize=8.5, leading=11),
-        "cell": ParagraphStyle("cell", parent=base["BodyText"], fontSize=7.5, leading=9),
-    }
+    return pdf_styles()
 
 
 def _build(story: list[Any], title: str, *, landscape_page: bool = False) -> bytes:
-    """Lay out ``story`` on A4 with the footer (code version, time of generation, page)."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
-
-    size = landscape(A4) if landscape_page else A4
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=size,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=14 * mm,
-        bottomMargin=16 * mm,
-        title=title,
-        author="Vigil",
-    )
-    footer = f"Vigil · {CODE_VERSION} · generated {timezone.now():%Y-%m-%d %H:%M} UTC"
-
-    def on_page(canvas: Any, document: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 6.5)
-        canvas.setFillColor(colors.HexColor("#8a95a3"))
-        canvas.drawString(15 * mm, 9 * mm, footer)
-        canvas.drawRightString(size[0] - 15 * mm, 9 * mm, f"page {document.page}")
-        canvas.restoreState()
-
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buf.getvalue()
+    return pdf_build(story, title=title, landscape_page=landscape_page)
 
 
 def _page_width(landscape_page: bool) -> float:
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.units import mm
-
-    return float((landscape(A4) if landscape_page else A4)[0] - 30 * mm)
+    return pdf_width(landscape_page=landscape_page)
 
 
 # ---------------------------------------------------------------------------- league PDF
