@@ -24,6 +24,7 @@ from core.services import calculation_run_create
 from portfolios.models import Position
 from portfolios.tasks import positions_snapshot_task
 from tests.factories import AccountFactory, InstrumentFactory, PortfolioFactory, PositionFactory, TradeFactory
+from tests.wealth.services.conftest import advisor, market, prices  # noqa: F401 - fixtures of the wealth scan test
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -239,3 +240,34 @@ def test_worker_runs_a_surveillance_sweep_from_the_surveillance_queue(transactio
     assert run.status == CalculationRun.Status.SUCCEEDED, run.error
     assert run.result["inputs"]["order_events"] == 44 and run.result["inputs"]["trades"] == 1
     assert set(Alert.objects.values_list("run_id", flat=True)) <= {run.pk}
+
+
+def test_worker_runs_the_wealth_scan_from_the_wealth_queue(
+    transactional_db,
+    start_worker,
+    market,  # noqa: F811 - the wealth service tests' fixtures, imported above
+    advisor,  # noqa: F811
+    prices,  # noqa: F811
+):
+    # Given a client far from its target with a harvestable loss (the wealth service tests' market)
+    from tests.wealth.services.test_review import _drifting_client
+    from wealth.models import ClientReview, Recommendation
+    from wealth.services import wealth_scan_queue
+
+    client = _drifting_client(advisor, market, prices, "INT-W1")
+
+    # When the scan is queued (to the wealth queue on Redis) and a worker starts
+    run = wealth_scan_queue(actor=advisor)
+    assert run.queue == "wealth"
+    worker = start_worker()
+    run = _wait_for(run, timeout_s=120)
+    if not run.is_finished:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=10)[0].decode(errors="replace")
+        pytest.fail(f"scan did not finish; status={run.status}\nworker output:\n{output[-4000:]}")
+
+    # Then the worker reviewed the client and left its proposals
+    assert run.status == CalculationRun.Status.SUCCEEDED, run.error
+    assert run.progress == 100 and run.result["clients"] == 1 and run.result["attention"] == 1
+    assert ClientReview.objects.get(client=client).attention
+    assert Recommendation.objects.filter(client=client, status="proposed", kind="rebalance").exists()
