@@ -124,11 +124,8 @@ def _finite(x: object) -> TypeGuard[float]:
 
 
 def _objective(value: object) -> Objective:
-    try:
-        if isinstance(value, str):  # an Objective is a str too
-            return Objective(value)
-    except ValueError:
-        pass
+    if isinstance(value, str) and value in {o.value for o in Objective}:  # an Objective is a str too
+        return Objective(value)
     choices = ", ".join(o.value for o in Objective)
     raise _input_error("objective", f"Unknown objective {value!r}: choose one of {choices}.")
 
