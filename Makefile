@@ -9,11 +9,11 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vigil
 PYTEST_ARGS ?=
 # Typed strictly: the pure engines; typed: services and the ingestion pipeline.
-MYPY_TARGETS := core/services.py core/ingest audit/services.py portfolios/services.py portfolios/demo.py \
+MYPY_TARGETS := core/services.py core/outbox.py core/ingest audit/services.py portfolios/services.py portfolios/demo.py \
 	portfolios/engine riskapp/engine surveillance/engine execution_quality/engine wealth/engine \
 	riskapp/services surveillance/services execution_quality/services wealth/services
 
-.PHONY: run test install install-dev migrate demo serve worker beat bench lint format check services clean
+.PHONY: run test install install-dev migrate demo serve worker beat bench bench-load lint format check services clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,9 +73,14 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: long measurements (ingest, risk, pretrade: see bench/__main__.py); figures go to docs/benchmarks.md.
+## bench: long measurements (ingest, risk, pretrade, ..., load: see bench/__main__.py); figures go to
+## docs/benchmarks.md, the load test's to docs/reliability.md.
 bench: install-dev services
 	$(PY) -m bench
+
+## bench-load: only the load test (50 users, 5 minutes; BENCH_LOAD_USERS / BENCH_LOAD_SECONDS for a shorter trial).
+bench-load: install-dev services
+	$(PY) -m bench load
 
 clean:
 	rm -rf var/vigil.sqlite3 var/static

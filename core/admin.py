@@ -1,4 +1,4 @@
-"""Admin for API keys (issue, revoke) and calculation runs (read-only)."""
+"""Admin for API keys (issue, revoke), calculation runs and outbox messages (read-only)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin_audit import AuditedAdminMixin
-from core.models import ApiKey, CalculationRun
+from core.models import ApiKey, CalculationRun, OutboxMessage
 from core.services import api_key_create, api_key_revoke
 
 
@@ -48,6 +48,22 @@ class CalculationRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["id", "kind", "status", "progress", "user", "created_at", "finished_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in CalculationRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Tasks waiting for the broker, and those sent (kept 7 days). Written by the system only;
+    a message that can never be sent (its task was removed) may be deleted."""
+
+    list_display = ["id", "task_name", "queue", "created_at", "dispatched_at", "attempts", "last_error"]
+    list_filter = [("dispatched_at", admin.EmptyFieldListFilter), "task_name"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

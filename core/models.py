@@ -1,10 +1,12 @@
-"""Shared mechanics stored in the database: API keys, idempotency records, calculation runs."""
+"""Shared mechanics stored in the database: API keys, idempotency records, calculation runs,
+notifications and the outbox of tasks to send."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class ApiKey(models.Model):
@@ -132,3 +134,36 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.title}"
+
+
+class OutboxMessage(models.Model):
+    """A task to send to the broker, written in the same transaction as the change it follows.
+
+    The transactional outbox: a writer records follow-up work as a row, so the work is committed
+    or rolled back with the change, and a relay (``core.outbox``) publishes pending rows once the
+    broker answers. Delivery is at least once (publish, then mark): the tasks sent this way are
+    idempotent. ``args``/``kwargs`` are the task's JSON arguments; an empty ``queue`` leaves the
+    choice to ``CELERY_TASK_ROUTES``. ``available_at`` holds a message back after a failure of its
+    own (backoff); timestamps are UTC.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The relay reads pending rows oldest first; dispatched rows (nearly all) stay out of it.
+            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        state = "sent" if self.dispatched_at else "pending"
+        return f"{self.task_name} #{self.pk} ({state})"

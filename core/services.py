@@ -11,17 +11,19 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from celery import Task, current_app
+from celery import Task
+from celery.exceptions import Ignore, Reject, Retry
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from core.errors import NotFound, ValidationFailed
-from core.models import ApiKey, CalculationRun, IdempotencyRecord, Notification
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.models import ApiKey, CalculationRun, IdempotencyRecord, Notification, OutboxMessage
+from core.outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -124,33 +126,44 @@ def calculation_run_create(
     user: User | None,
     queue: str | None = None,
 ) -> CalculationRun:
-    """Record a queued run and dispatch ``task(run_id)`` once the transaction commits.
+    """Record a queued run and, in the same transaction, the outbox message of ``task(run_id)``.
 
-    Dispatching after commit means a worker never picks up a run id it cannot see yet.
+    The message is sent once the transaction commits, so a worker never picks up a run id it
+    cannot see yet, and a broker that is down delays the run instead of losing it (core.outbox).
     """
     with transaction.atomic():
         run = CalculationRun.objects.create(
             kind=kind, parameters=parameters, user=user, task_name=task.name, queue=queue or ""
         )
         audit_record(action="run.queue", actor=user, obj=run, parameters=parameters)
-        transaction.on_commit(lambda: run_dispatch(run=run))
+        run_dispatch(run=run)
     return run
 
 
 def run_dispatch(*, run: CalculationRun) -> None:
-    """Send the run's task to the broker (again). Safe to repeat: a finished run is skipped
-    by the task itself (``run_start``)."""
-    options: dict[str, Any] = {"queue": run.queue} if run.queue else {}
-    current_app.tasks[run.task_name].apply_async(args=[run.pk], **options)
+    """Queue the run's task (again) through the outbox; it is sent when the transaction commits.
+    Safe to repeat: a finished run is skipped by the task itself (``run_start``)."""
+    with transaction.atomic():
+        outbox_enqueue(task_name=run.task_name, args=[run.pk], queue=run.queue)
 
 
 def runs_requeue(*, older_than: timedelta) -> int:
-    """Dispatch again every run still queued after ``older_than`` (its message was lost, e.g.
-    the broker restarted without persistence). Returns how many were sent."""
+    """Dispatch again every run still queued after ``older_than`` whose message was sent and
+    then lost (e.g. the broker restarted without persistence). A run whose message still waits
+    in the outbox is left to the relay. Returns how many were queued again."""
     cutoff = timezone.now() - older_than
     runs = list(CalculationRun.objects.filter(status=CalculationRun.Status.QUEUED, created_at__lt=cutoff))
-    for run in runs:
-        run_dispatch(run=run)
+    waiting = {
+        (name, args[0])
+        for name, args in OutboxMessage.objects.filter(
+            dispatched_at__isnull=True, task_name__in={run.task_name for run in runs}
+        ).values_list("task_name", "args")
+        if isinstance(args, list) and len(args) == 1
+    }
+    runs = [run for run in runs if (run.task_name, run.pk) not in waiting]
+    with transaction.atomic():  # one commit: one prompt attempt sends them all
+        for run in runs:
+            run_dispatch(run=run)
     return len(runs)
 
 
@@ -178,8 +191,8 @@ def run_start(*, run_id: int, task_id: str = "") -> CalculationRun | None:
         run.heartbeat_at = now
         run.task_id = task_id
         run.attempts = F("attempts") + 1
-        run.error = ""
-        run.save(update_fields=["status", "started_at", "heartbeat_at", "task_id", "attempts", "error"])
+        # ``error`` keeps a failed earlier attempt's error in sight until this one ends.
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "task_id", "attempts"])
         run.refresh_from_db()
     return run
 
@@ -215,25 +228,105 @@ def run_finish(*, run_id: int, result: dict[str, Any] | None = None, error: str 
     return run
 
 
-def run_execute(
-    *, run_id: int, task_id: str, body: Callable[[CalculationRun, Callable[[int, str], None]], dict[str, Any]]
-) -> CalculationRun | None:
-    """Run ``body(run, report_progress)`` under the run's lifecycle.
+#: Failures that say the run's inputs are wrong: another attempt would fail the same way, so the
+#: run fails at once. Services raise ``ApplicationError``; every engine signals bad input with a
+#: ``ValueError`` subclass (``RiskInputError``, ``SurveillanceInputError``, ``TcaInputError``, the
+#: wealth engine's errors), which core names by their base: feature apps import core, not the reverse.
+FAIL_AT_ONCE: tuple[type[Exception], ...] = (ApplicationError, ValueError)
+# Celery's own control flow (a body that retries or rejects on purpose) passes through untouched.
+_CELERY_CONTROL = (Retry, Ignore, Reject)
 
-    A domain error or any exception marks the run failed with its message; the exception is
-    not re-raised, so Celery does not retry work that failed on its inputs.
+RunBody = Callable[[CalculationRun, Callable[[int, str], None]], dict[str, Any]]
+
+
+def run_retry_delay(*, attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): ``RUN_RETRY_BACKOFF_SECONDS``
+    doubled per attempt, capped at ``RUN_RETRY_BACKOFF_MAX_SECONDS``."""
+    base = settings.RUN_RETRY_BACKOFF_SECONDS
+    return float(min(base * 2 ** max(0, attempt - 1), settings.RUN_RETRY_BACKOFF_MAX_SECONDS))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _connections_recover() -> None:
+    """Drop database connections a failure left unusable (a restarted server, a cut network) so
+    the bookkeeping after it opens a fresh one. A connection inside a transaction (an eager run
+    under a test or a request) is the caller's and is left alone."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+
+
+def run_retry_wait(*, run_id: int, attempt: int, max_attempts: int, error: str, delay_s: float) -> bool:
+    """Put a run whose attempt failed back in the queue while its retry waits: status queued,
+    the failure in ``message`` (short) and ``error`` (full, kept until the run succeeds).
+    Returns False when the row could not be written (the database is the failure)."""
+    first_line = error.splitlines()[0] if error else ""
+    when = f"retrying in {delay_s:g} s" if delay_s > 0 else "retrying now"
+    message = f"Attempt {attempt} of {max_attempts} failed ({first_line[:150]}); {when}"
+    try:
+        CalculationRun.objects.filter(pk=run_id, status=CalculationRun.Status.RUNNING).update(
+            status=CalculationRun.Status.QUEUED, message=message[:255], error=error
+        )
+    except DatabaseError:
+        logger.exception("Could not record the failed attempt of run %s", run_id)
+        return False
+    return True
+
+
+def run_execute(*, run_id: int, task: Task | None, body: RunBody) -> CalculationRun | None:
+    """Run ``body(run, report_progress)`` under the run's lifecycle, inside Celery task ``task``.
+
+    Retry policy: an error on the run's inputs (``FAIL_AT_ONCE``) fails the run at once. Any
+    other exception (a lost database connection, a lock timeout, a bug) puts the run back in the
+    queue and has Celery try again after ``run_retry_delay``, until the run has been attempted
+    ``RUN_MAX_RETRIES + 1`` times; then it fails with the last error and the number of attempts.
+    ``run.attempts`` is the count: it also counts deliveries to a worker that died, so a run that
+    kills its worker each time ends failed too. Without a task (in-process callers) nothing is
+    retried. A failure is audited once, when the run ends (``run.fail``).
     """
-    run = run_start(run_id=run_id, task_id=task_id)
+    request = task.request if task is not None else None
+    run = run_start(run_id=run_id, task_id=(request.id if request is not None else "") or "")
     if run is None:
         return None
+    max_attempts = settings.RUN_MAX_RETRIES + 1
+    if run.attempts > max_attempts:
+        return run_finish(
+            run_id=run_id,
+            error=f"Gave up after {run.attempts - 1} attempts that ended without finishing (worker lost).",
+        )
 
     def report(progress: int, message: str = "") -> None:
         run_progress(run_id=run_id, progress=progress, message=message)
 
     try:
         result = body(run, report)
-    except Exception as exc:  # noqa: BLE001 - every failure must end as a failed run row
-        return run_finish(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+    except _CELERY_CONTROL:
+        raise
+    except FAIL_AT_ONCE as exc:
+        return run_finish(run_id=run_id, error=_describe(exc))
+    except Exception as exc:  # anything else may pass on another attempt
+        _connections_recover()
+        error = _describe(exc)
+        # A task called as a plain function (no worker, no eager apply) cannot be retried either.
+        if task is None or request is None or request.called_directly or run.attempts >= max_attempts:
+            if run.attempts > 1:
+                error = f"{error}\nGave up after {run.attempts} attempts."
+            return run_finish(run_id=run_id, error=error)
+        # Eager Celery runs the retry in-process at once, whatever the countdown says.
+        delay_s = 0.0 if request.is_eager else run_retry_delay(attempt=run.attempts)
+        logger.warning(
+            "Run %s attempt %s of %s failed, retrying in %g s: %s", run_id, run.attempts, max_attempts, delay_s, error
+        )
+        if not run_retry_wait(
+            run_id=run_id, attempt=run.attempts, max_attempts=max_attempts, error=error, delay_s=delay_s
+        ):
+            # The run still looks owned (running, fresh heartbeat): retry once its lease has run out.
+            delay_s = max(delay_s, float(settings.RUN_LEASE_SECONDS))
+        # ``run.attempts`` bounds the retries, not Celery's counter: allow exactly this one.
+        raise task.retry(exc=exc, countdown=delay_s, max_retries=request.retries + 1) from exc
     return run_finish(run_id=run_id, result=result)
 
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.views import LoginView, LogoutView
-from django.db import connection
+from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.views import defaults
 from django.views.generic import TemplateView
 
+from core.api.errors import database_unavailable_body, error_body
+from core.errors import DATABASE_RETRY_AFTER_S, database_unavailable
+from core.health import health_check
 from core.models import CalculationRun
 from core.permissions import AreaRequiredMixin
 from core.plotting import chart_json, daily_bar_figure
@@ -33,27 +41,47 @@ class VigilLogoutView(LogoutView):
 
 
 def home_counts(user: Any) -> dict[str, Any]:
-    """Figures for the home page, scoped to the user's desks."""
+    """Figures for the home page, scoped to the user's desks.
+
+    Table volumes (orders, executions, market data) are exact counts over tables of millions of
+    rows, so they are cached per desk scope for ``HOME_COUNTS_CACHE_SECONDS``; what an officer
+    acts on (executions in the last 24 h, the latest one, halted books, runs) is always live.
+    """
     since = timezone.now() - timedelta(days=1)
     trades = selectors.trade_list(user=user)
     latest_trade = trades.order_by("-ts").values_list("ts", flat=True).first()
     runs = run_list(user=user)
     return {
-        "portfolios": selectors.portfolio_list(user=user).count(),
-        "accounts": selectors.account_list(user=user).count(),
-        "orders": selectors.order_list(user=user).count(),
-        "trades": trades.count(),
+        **_volume_counts(user),
         "trades_24h": trades.filter(ts__gte=since).count(),
         "latest_trade": latest_trade,
-        "instruments": Instrument.objects.count(),
-        "price_bars": PriceBar.objects.count(),
-        "quotes": Quote.objects.count(),
-        "tape": MarketTrade.objects.count(),
         "halted": selectors.portfolio_list(user=user).filter(halted=True).count(),
         "runs_active": runs.filter(status__in=[CalculationRun.Status.QUEUED, CalculationRun.Status.RUNNING]).count(),
         "runs_failed_24h": runs.filter(status=CalculationRun.Status.FAILED, created_at__gte=since).count(),
         "recent_runs": list(runs[:5]),
     }
+
+
+def _volume_counts(user: Any) -> dict[str, int]:
+    def count() -> dict[str, int]:
+        return {
+            "portfolios": selectors.portfolio_list(user=user).count(),
+            "accounts": selectors.account_list(user=user).count(),
+            "orders": selectors.order_list(user=user).count(),
+            "trades": selectors.trade_list(user=user).count(),
+            "instruments": Instrument.objects.count(),
+            "price_bars": PriceBar.objects.count(),
+            "quotes": Quote.objects.count(),
+            "tape": MarketTrade.objects.count(),
+        }
+
+    seconds = settings.HOME_COUNTS_CACHE_SECONDS
+    if seconds <= 0:
+        return count()
+    # Users with the same desks see the same figures: one cache entry per scope, not per user.
+    scope = "all" if user.is_superuser else ",".join(map(str, sorted(selectors.desk_ids(user))))
+    key = "home:volumes:" + hashlib.sha256(scope.encode()).hexdigest()[:32]
+    return cast(dict[str, int], cache.get_or_set(key, count, timeout=seconds))
 
 
 def executions_per_day(*, user: Any, last_ts: datetime | None, days: int = 30) -> list[tuple[date, int]]:
@@ -120,15 +148,11 @@ class RunProgressView(AreaRequiredMixin, TemplateView):
 
 
 def health(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers: database reachable. Says nothing else (no auth needed)."""
-    try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT 1")
-        db = "ok"
-    except Exception:  # noqa: BLE001 - any failure means unhealthy
-        db = "unavailable"
-    status = 200 if db == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": db}, status=status)
+    """For load balancers and monitoring: database, broker and workers (``core.health``). No auth needed."""
+    report = health_check()
+    response = JsonResponse(report.as_dict(), status=report.http_status)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -140,3 +164,26 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "403.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler; a database that cannot be reached is a 503 with ``Retry-After`` instead.
+
+    Django calls it while handling the exception, so ``sys.exc_info()`` names it. The 503 page
+    is rendered without the request: the layout's context processors would query the database
+    that just failed. API paths answer in the API's error shape (the API's own exception handler
+    covers errors inside its views; this covers those raised around them, in middleware).
+    """
+    if database_unavailable(sys.exc_info()[1]):
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse(database_unavailable_body(), status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("server_error", "Internal error; the request id identifies it in the logs."), status=500
+        )
+    return defaults.server_error(request)

@@ -3,11 +3,12 @@ from django.conf import settings
 
 
 def _after_trades(ids: list[int], user_id: int | None) -> None:
-    """Queue TCA of the parent orders of a committed trade batch (on the ``tca`` queue)."""
+    """Queue TCA of the parent orders of a trade batch (``tca`` queue), in its transaction."""
     if settings.TCA_INCREMENTAL:
+        from core.outbox import outbox_enqueue
         from execution_quality.tasks import tca_after_trades_task
 
-        tca_after_trades_task.delay(ids)
+        outbox_enqueue(task_name=tca_after_trades_task.name, args=[ids])
 
 
 class ExecutionQualityConfig(AppConfig):

@@ -14,7 +14,7 @@ def tca_run_task(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
 
     run_execute(
         run_id=run_id,
-        task_id=self.request.id or "",
+        task=self,
         body=lambda run, report: tca_run_execute(run=run, progress=report),
     )
 
@@ -36,7 +36,7 @@ def cost_model_train_task(self, run_id: int) -> None:  # type: ignore[no-untyped
 
     run_execute(
         run_id=run_id,
-        task_id=self.request.id or "",
+        task=self,
         body=lambda run, report: cost_model_train_execute(run=run, progress=report),
     )
 

@@ -15,7 +15,7 @@ def positions_snapshot_task(self, run_id: int) -> None:  # type: ignore[no-untyp
 
     run_execute(
         run_id=run_id,
-        task_id=self.request.id or "",
+        task=self,
         body=lambda run, report: positions_snapshot_run(run=run, progress=report),
     )
 

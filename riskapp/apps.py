@@ -2,10 +2,11 @@ from django.apps import AppConfig
 
 
 def _after_trades(trade_ids: list[int], user_id: int | None) -> None:
-    """Queue the incremental limit check for a committed trade batch (on the ``risk`` queue)."""
+    """Queue the incremental limit check of a trade batch (``risk`` queue), in its transaction."""
+    from core.outbox import outbox_enqueue
     from riskapp.tasks import limits_after_trades_task
 
-    limits_after_trades_task.delay(trade_ids)
+    outbox_enqueue(task_name=limits_after_trades_task.name, args=[trade_ids])
 
 
 class RiskappConfig(AppConfig):

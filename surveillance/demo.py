@@ -195,7 +195,7 @@ def _sweep(*, user: User, since: datetime, until: datetime, log: Log) -> Calcula
     if not run.is_finished:
         run_execute(
             run_id=run.pk,
-            task_id="surveillance_demo_setup",
+            task=None,
             body=lambda r, report: services.surveillance_run_execute(run=r, progress=report),
         )
         deadline = time.monotonic() + RUN_WAIT_S

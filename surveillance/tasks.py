@@ -14,7 +14,7 @@ def surveillance_run_task(self, run_id: int) -> None:  # type: ignore[no-untyped
 
     run_execute(
         run_id=run_id,
-        task_id=self.request.id or "",
+        task=self,
         body=lambda run, report: surveillance_run_execute(run=run, progress=report),
     )
 

@@ -12,7 +12,7 @@ def wealth_scan_task(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
     """Run one drift/harvest/goals/coaching scan (a ``wealth.scan`` CalculationRun)."""
     from wealth.services.review import wealth_scan_run
 
-    run_execute(run_id=run_id, task_id=self.request.id or "", body=lambda run, report: wealth_scan_run(run, report))
+    run_execute(run_id=run_id, task=self, body=lambda run, report: wealth_scan_run(run, report))
 
 
 @shared_task(name="wealth.tasks.wealth_scan_daily")  # type: ignore[untyped-decorator]

@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 import plotly
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "csp",
     "core",
     "audit",
     "portfolios",
@@ -54,8 +56,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestContextMiddleware",
+    # Inside the request context: one access log line and the HTTP metrics per request.
+    "core.middleware.AccessMiddleware",
+    # Health and token-authenticated /metrics, answered before host validation and sessions.
+    "core.middleware.ProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,6 +99,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A restarted PostgreSQL must not fail the next request on a stale persistent connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A statement that waits longer than this for a lock fails (PostgreSQL ``lock_timeout``) instead of
+# queueing behind a long migration or a stuck transaction; the calculation run that hit it is
+# retried (``RUN_MAX_RETRIES``). 0 (the default) waits for as long as it takes.
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=0)
+if DB_LOCK_TIMEOUT_MS > 0 and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, pre-trade state later) ----------------------------------------------
@@ -168,6 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.VigilContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.TimeCursorPagination",
     "PAGE_SIZE": 500,
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.VigilAutoSchema",
@@ -220,6 +235,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The home page's table volumes (exact counts over millions of rows) are cached this long per desk scope.
+HOME_COUNTS_CACHE_SECONDS = env.int("HOME_COUNTS_CACHE_SECONDS", default=60)
+
 # How long a process trusts an API key it verified (revocation takes effect within this time).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
 
@@ -265,6 +283,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Pages and the API poll CalculationRun rows, never Celery's result backend.
 CELERY_TASK_IGNORE_RESULT = True
+# Only the tasks that feed a chord (Monte Carlo shards of a risk run) store results, for the
+# chord's last step to read; they expire after a day.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL) or None
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=24 * 3600)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "riskapp.tasks.*": {"queue": "risk"},
@@ -272,19 +294,64 @@ CELERY_TASK_ROUTES = {
     "execution_quality.tasks.*": {"queue": "tca"},
     "wealth.tasks.*": {"queue": "wealth"},
 }
+_VISIBILITY_TIMEOUT_S = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # A message not acknowledged within this time is redelivered (acks_late).
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A message not acknowledged within this time is redelivered (acks_late): it must exceed the
+    # longest run, or a second worker receives a run still in progress (the run lease skips it).
+    "visibility_timeout": _VISIBILITY_TIMEOUT_S,
+    # Workers look for such messages (left unacknowledged by a worker that died) at start and
+    # then every ``unacked_restore_interval`` seconds. kombu's defaults scan only every 10th
+    # look, 10 s apart: a lost run would wait up to ~100 s beyond the visibility timeout.
+    "unacked_restore_interval": env.int(
+        "CELERY_UNACKED_RESTORE_INTERVAL", default=max(1, min(60, _VISIBILITY_TIMEOUT_S // 10))
+    ),
+    "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A running calculation whose last progress report is younger than this belongs to a live worker.
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=300)
+# A run that fails for a reason other than its inputs (a lost database connection, a lock
+# timeout, a bug) is tried again this many times, after RUN_RETRY_BACKOFF_SECONDS × 2^(n−1)
+# seconds (capped at RUN_RETRY_BACKOFF_MAX_SECONDS), before it ends failed. See core.services.
+RUN_MAX_RETRIES = env.int("RUN_MAX_RETRIES", default=3)
+RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=10.0)
+RUN_RETRY_BACKOFF_MAX_SECONDS = env.float("RUN_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+if RUN_MAX_RETRIES < 0 or RUN_RETRY_BACKOFF_SECONDS < 0 or RUN_RETRY_BACKOFF_MAX_SECONDS < 0:
+    raise ImproperlyConfigured("RUN_MAX_RETRIES and the RUN_RETRY_BACKOFF_* settings must not be negative.")
+# The outbox (core.outbox): follow-up tasks are rows written with the change, sent after commit.
+# One connection attempt per relay pass, with this timeout for connecting and for each broker
+# command: a request never waits longer for a down or hung Redis (Celery's own retries take ~6 s).
+OUTBOX_BROKER_TIMEOUT_SECONDS = env.float("OUTBOX_BROKER_TIMEOUT_SECONDS", default=1.0)
+# How often beat runs the relay that sends what the prompt attempts could not (broker down).
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=30.0)
+if OUTBOX_BROKER_TIMEOUT_SECONDS <= 0 or OUTBOX_RELAY_SECONDS <= 0:
+    raise ImproperlyConfigured("OUTBOX_BROKER_TIMEOUT_SECONDS and OUTBOX_RELAY_SECONDS must be positive.")
+# A risk run whose Monte Carlo reaches RISK_MC_SHARD_MIN_SCENARIOS scenarios is split into
+# RISK_MC_SHARDS tasks per Monte Carlo method (a Celery chord over the risk workers); same
+# figures as one process (riskapp.engine.montecarlo). 1 turns it off. Without a broker the
+# shards would run one after another in-process, so they are only used there when
+# RISK_MC_SHARD_EAGER is on (tests).
+RISK_MC_SHARDS = env.int("RISK_MC_SHARDS", default=4)
+RISK_MC_SHARD_MIN_SCENARIOS = env.int("RISK_MC_SHARD_MIN_SCENARIOS", default=250_000)
+RISK_MC_SHARD_EAGER = env.bool("RISK_MC_SHARD_EAGER", default=False)
+if RISK_MC_SHARDS < 1 or RISK_MC_SHARD_MIN_SCENARIOS < 1:
+    raise ImproperlyConfigured("RISK_MC_SHARDS and RISK_MC_SHARD_MIN_SCENARIOS must be at least 1.")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Declared here and synced into django-celery-beat's tables at beat start; editable in the admin.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "core.tasks.idempotency_purge",
         "schedule": crontab(minute=15, hour=3),  # replies older than 7 days
+    },
+    "outbox-relay": {
+        "task": "core.tasks.outbox_relay",
+        "schedule": OUTBOX_RELAY_SECONDS,  # sends what the broker refused at commit time
+        # A relay message older than one interval is superseded by the next: drop it, not pile up.
+        "options": {"queue": "default", "expires": OUTBOX_RELAY_SECONDS},
+    },
+    "purge-outbox-messages": {
+        "task": "core.tasks.outbox_purge",
+        "schedule": crontab(minute=20, hour=3),  # messages sent more than 7 days ago
     },
     "end-of-day-position-snapshots": {
         "task": "portfolios.tasks.snapshot_all_portfolios",
@@ -308,22 +375,69 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = "UTC"
+# Workers log through LOGGING below (JSON lines with task id, name and run id) instead of
+# Celery's own root-logger set-up.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Operations: /health/ and /metrics ------------------------------------------------------
+# How long one worker broadcast answers /health/ (shared cache): load balancers polling every
+# few seconds then ask the workers at most once per period.
+HEALTH_WORKERS_CACHE_SECONDS = env.int("HEALTH_WORKERS_CACHE_SECONDS", default=15)
+# Bearer token for Prometheus scrapes of /metrics; empty: only superuser or auditor sessions.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Security headers common to all modes ---------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp), in every mode so the browser tests see what production
+# sends (docs/security.md). Scripts and stylesheets come from our own origin only: no inline
+# <script> (chart data is inert <script type="application/json">), no eval, no inline <style>
+# with content. Two hashes admit what plotly.js adds itself: an empty <style> it fills through
+# the CSSOM (which CSP does not govern), and the MapLibre stylesheet its bundle injects on load
+# (tests/config/test_csp.py recomputes it from the installed plotly.js). Style *attributes* stay
+# allowed for the bar widths the templates compute: they run no code and load nothing outside
+# img-src/font-src.
+_EMPTY_STYLE_SHA256 = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+PLOTLY_MAPLIBRE_STYLE_SHA256 = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, _EMPTY_STYLE_SHA256, PLOTLY_MAPLIBRE_STYLE_SHA256],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
 # --- Logging --------------------------------------------------------------------------------
+# "plain" for people (development, tests), "json" for log collectors (production's default): one
+# JSON object per line with the request id, and in tasks the task id, name and run id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},

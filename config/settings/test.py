@@ -17,6 +17,8 @@ REST_FRAMEWORK = {
 # Unit tests run tasks in-process; the Celery integration test starts a real worker.
 CELERY_BROKER_URL = ""
 CELERY_TASK_ALWAYS_EAGER = True
+# Failed runs are retried at once (eager Celery runs the retry in-process right away anyway).
+RUN_RETRY_BACKOFF_SECONDS = 0.0
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = True
 
@@ -27,3 +29,5 @@ API_KEY_CACHE_SECONDS = 0
 SURVEILLANCE_INCREMENTAL = False
 # Likewise for TCA of new fills: the tests about it switch it on with the ``settings`` fixture.
 TCA_INCREMENTAL = False
+# Tests change data between requests and expect the home counts to show it at once.
+HOME_COUNTS_CACHE_SECONDS = 0

@@ -6,7 +6,7 @@
 3. Write in one transaction: PostgreSQL COPY straight into the table, or, when a row already
    exists, COPY into a temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO
    NOTHING`` (SQLite: ``bulk_create``); then hooks, the audit event, and follow-up tasks
-   dispatched after commit.
+   queued in the outbox (core.outbox), sent after commit.
 
 A batch of 10,000 rows is the hot path (docs/benchmarks.md): keep per-row work lean.
 """
@@ -43,10 +43,13 @@ MAX_REPORTED_ROW_ERRORS = 1000
 
 
 def register_followup(entity: str, callback: Followup) -> None:
-    """Ask for ``callback(created_ids, user_id)`` after every committed batch of ``entity``.
+    """Ask for ``callback(created_ids, user_id)`` with every batch of ``entity`` that created rows.
 
-    Feature apps register in ``AppConfig.ready`` (incremental surveillance, TCA of new fills,
-    limit checks), so the shared model never imports them.
+    The callback runs inside the batch's transaction and queues its work with
+    ``core.outbox.outbox_enqueue``, never straight to the broker: the work is committed with the
+    rows, and sent after commit or, with the broker down, once it is back. Feature apps register
+    in ``AppConfig.ready`` (incremental surveillance, TCA of new fills, limit checks), so the
+    shared model never imports them.
     """
     _FOLLOWUPS[entity].append(callback)
 
@@ -418,12 +421,11 @@ def write_batch(batch: Batch, *, inputs_hash: str, idempotency_key: str | None) 
         },
     )
     created_ids = list(batch.created_ids)
-    user_id = batch.user.pk
-    for callback in _FOLLOWUPS.get(spec.name, []):
-        if created_ids:
-            # robust: the batch is committed by then; a failing follow-up (the broker down) is
-            # logged, not turned into a 500 for a request whose rows were written.
-            transaction.on_commit(lambda cb=callback: cb(created_ids, user_id), robust=True)  # type: ignore[misc]
+    if created_ids:
+        # In the batch's transaction: follow-ups write outbox rows, which commit or roll back with
+        # the batch and are sent after commit (a broker that is down delays them, loses nothing).
+        for callback in _FOLLOWUPS.get(spec.name, []):
+            callback(created_ids, batch.user.pk)
     return IngestResult(entity=spec.name, received=len(batch.rows), created=len(created_ids), audit_event_id=event.pk)
 
 

@@ -35,20 +35,38 @@ def test_given_a_referenced_row_deleted_after_validation_then_the_batch_is_a_400
     assert not Trade.objects.exists()
 
 
-def test_given_a_failing_follow_up_then_the_committed_batch_still_answers_201(
+def test_given_the_broker_down_then_the_batch_answers_201_and_its_follow_up_waits_in_the_outbox(
     oms, desk, monkeypatch, django_capture_on_commit_callbacks
 ):
-    # Given a follow-up that fails after commit (e.g. the broker is down)
+    # Given a follow-up for desk batches, and a broker that refuses every connection
+    from kombu.exceptions import OperationalError
+
+    from core import outbox
     from core.ingest import pipeline
+    from core.models import OutboxMessage
+    from portfolios.models import Desk
 
-    def broken(created_ids: list[int], user_id: int | None) -> None:
-        raise ConnectionError("broker unreachable")
+    def follow_up(created_ids: list[int], user_id: int | None) -> None:
+        outbox.outbox_enqueue(task_name="core.tasks.idempotency_purge", args=[len(created_ids)])
 
-    monkeypatch.setitem(pipeline._FOLLOWUPS, "desks", [broken])
-    # When a batch is posted, Then the reply is the batch's, and the rows are there
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    class DownBroker:
+        def __enter__(self):
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setitem(pipeline._FOLLOWUPS, "desks", [follow_up])
+    monkeypatch.setattr(outbox, "_publisher", DownBroker)
+    monkeypatch.setattr(outbox, "_prompt_paused_until", 0.0)
+    # When a batch is posted
+    with django_capture_on_commit_callbacks(execute=True):
         response = oms.post(
             "/api/v1/desks", data=b'{"rows": [{"code": "D1", "name": "d"}]}', content_type="application/json"
         )
+    # Then the reply is the batch's, the rows are there, and the follow-up is pending with the error
     assert response.status_code == 201, response.content
-    assert len(callbacks) == 1
+    assert Desk.objects.filter(code="D1").exists()
+    message = OutboxMessage.objects.get()
+    assert message.dispatched_at is None and message.args == [1]
+    assert message.attempts == 1 and "Connection refused" in message.last_error

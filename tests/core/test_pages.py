@@ -254,3 +254,37 @@ def test_given_an_auditor_when_the_portfolio_page_renders_then_there_is_no_snaps
     client.force_login(make_user(Role.AUDITOR))
     html = client.get(reverse("portfolios:portfolio_detail", args=["GLB-EQ"])).content.decode()
     assert "snapshot-form" not in html
+
+
+def test_given_cached_volumes_when_a_trade_arrives_then_live_figures_move_and_volumes_wait(
+    client, make_user, desk, other_desk, settings
+):
+    # Given volume caching on, two officers of the same desk and one of another desk
+    from django.core.cache import cache
+
+    settings.HOME_COUNTS_CACHE_SECONDS = 60
+    cache.clear()
+    first = make_user(Role.RISK_OFFICER, username="first")
+    second = make_user(Role.RISK_OFFICER, username="second")
+    other = make_user(Role.RISK_OFFICER, username="other", desks=[other_desk])
+    portfolio = PortfolioFactory(code="CACHED", desk=desk)
+    account = AccountFactory(code="CACHED-ACC", portfolio=portfolio, desk=desk)
+    client.force_login(first)
+    before = client.get(reverse("home_counts"), HTTP_HX_REQUEST="true").context["counts"]
+    assert (before["trades"], before["trades_24h"]) == (0, 0)
+
+    # When a trade of that desk arrives now
+    TradeFactory(account=account, ts=datetime.now(UTC))
+
+    # Then the same scope sees the cached volume but the live 24 h figure at once...
+    client.force_login(second)
+    after = client.get(reverse("home_counts"), HTTP_HX_REQUEST="true").context["counts"]
+    assert (after["trades"], after["trades_24h"]) == (0, 1)
+    # ... another desk's scope has its own entry (and never sees this desk's trade)
+    client.force_login(other)
+    assert client.get(reverse("home_counts"), HTTP_HX_REQUEST="true").context["counts"]["trades"] == 0
+    # ... and once the entry expires the volume is exact again
+    cache.clear()
+    client.force_login(first)
+    assert client.get(reverse("home_counts"), HTTP_HX_REQUEST="true").context["counts"]["trades"] == 1
+    cache.clear()

@@ -78,7 +78,11 @@ def worker_env(broker_url: str) -> dict[str, str]:
 def start_worker(broker):
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(*, queues: str = ALL_QUEUES, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        *, queues: str = ALL_QUEUES, env: dict[str, str] | None = None, name: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """``name``: the worker's node name (``-n``); two workers on one host need distinct ones
+        to answer control commands (ping) separately."""
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -87,6 +91,7 @@ def start_worker(broker):
                 "-A",
                 "config",
                 "worker",
+                *(["-n", name] if name else []),
                 "-Q",
                 queues,
                 "--pool",

@@ -191,7 +191,7 @@ def test_given_saved_results_when_the_body_runs_again_then_no_duplicates(done):
     counts = (RiskResult.objects.count(), RiskComponent.objects.count(), StressResult.objects.count())
     breaches = LimitBreach.objects.count()
 
-    run_execute(run_id=done.calculation_id, task_id="again", body=lambda r, p: risk_run_execute(run=r, progress=p))
+    run_execute(run_id=done.calculation_id, task=None, body=lambda r, p: risk_run_execute(run=r, progress=p))
 
     done.calculation.refresh_from_db()
     assert done.calculation.status == "succeeded"
