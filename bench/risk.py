@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,7 +38,7 @@ import numpy as np
 from scipy.linalg.blas import dtrmm
 
 from bench import common
-from riskapp.engine import decomposition, tail
+from riskapp.engine import decomposition, montecarlo, tail
 from riskapp.engine import var as engine
 from riskapp.engine.covariance import PreparedCov, covariance_prepare, sample_cov
 from riskapp.engine.types import DEFAULT_CONFIDENCES, FloatArray, VarResult
@@ -172,7 +173,8 @@ def floor_run(
 ) -> FloorRun:
     """Draw, correlate and value ``n_scenarios`` scenarios exactly as ``var.monte_carlo`` does.
 
-    Same generator and seed, same chunks in one reused buffer, same factor; ``triangular``
+    Same seeded blocks (``montecarlo.MC_BLOCK_SCENARIOS``, one ``SeedSequence(seed,
+    spawn_key=(b,))`` stream each), same chunks in one reused buffer, same factor; ``triangular``
     correlates with BLAS ``dtrmm`` in place (the engine's choice: half the flops of a general
     product), otherwise with a plain ``np.matmul(z, L.T)`` into a second buffer. The losses are
     returned so the caller can check they are the engine's own scenarios.
@@ -181,27 +183,30 @@ def floor_run(
     lower = np.asfortranarray(prepared.factor)
     upper_t = np.ascontiguousarray(prepared.factor.T)
     neg_values = -values
-    chunk = min(chunk_size, n_scenarios)
+    block = montecarlo.MC_BLOCK_SCENARIOS
+    chunk = min(chunk_size, n_scenarios, block)
     began = time.perf_counter()
-    rng = np.random.default_rng(seed)
     losses = np.empty(n_scenarios)
     buffer = np.empty((chunk, values.size))
     product = None if triangular else np.empty_like(buffer)
     draw = correlate = pnl = 0.0
-    for start in range(0, n_scenarios, chunk):
-        stop = min(start + chunk, n_scenarios)
-        t0 = time.perf_counter()
-        z = buffer[: stop - start]
-        rng.standard_normal(out=z)
-        t1 = time.perf_counter()
-        if product is None:
-            scenarios = dtrmm(1.0, lower, z.T, side=0, lower=1, trans_a=0, diag=0, overwrite_b=1).T
-        else:
-            scenarios = np.matmul(z, upper_t, out=product[: stop - start])
-        t2 = time.perf_counter()
-        np.matmul(scenarios, neg_values, out=losses[start:stop])
-        t3 = time.perf_counter()
-        draw, correlate, pnl = draw + t1 - t0, correlate + t2 - t1, pnl + t3 - t2
+    for b in range(-(-n_scenarios // block)):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
+        block_stop = min((b + 1) * block, n_scenarios)
+        for start in range(b * block, block_stop, chunk):
+            stop = min(start + chunk, block_stop)
+            t0 = time.perf_counter()
+            z = buffer[: stop - start]
+            rng.standard_normal(out=z)
+            t1 = time.perf_counter()
+            if product is None:
+                scenarios = dtrmm(1.0, lower, z.T, side=0, lower=1, trans_a=0, diag=0, overwrite_b=1).T
+            else:
+                scenarios = np.matmul(z, upper_t, out=product[: stop - start])
+            t2 = time.perf_counter()
+            np.matmul(scenarios, neg_values, out=losses[start:stop])
+            t3 = time.perf_counter()
+            draw, correlate, pnl = draw + t1 - t0, correlate + t2 - t1, pnl + t3 - t2
     return FloorRun(time.perf_counter() - began, draw, correlate, pnl, losses)
 
 
@@ -333,6 +338,72 @@ def monte_carlo_measure(
     return t
 
 
+# ---------------------------------------------------------------------------- Monte Carlo in shards
+
+
+@dataclass
+class ShardResults:
+    """One simulation of ``scenarios`` in one process against the same blocks in ``shards`` parts
+    (each ``mc_block_tail``) merged by ``mc_results``, in this process, one after another: what
+    splitting adds to the work, not what parallel workers gain (that needs idle machines)."""
+
+    scenarios: int
+    shards: int
+    one: Timings
+    parts: Timings  # Σ of the shards' seconds per repeat: the total work once split
+    longest: Timings  # the slowest shard per repeat: the critical path with idle workers
+    merge: Timings
+    identical: bool  # every VaR/ES of the merge equal to the one-process figure, bit for bit
+
+
+def shard_measure(
+    returns: FloatArray, values: FloatArray, *, n_scenarios: int, shards: int, seed: int, repeats: int
+) -> ShardResults:
+    """Time ``var_all(methods=("monte_carlo",))`` and its blocks split in ``shards``, interleaved."""
+    cs, hs = list(DEFAULT_CONFIDENCES), [1, 10]
+    n_blocks = montecarlo.mc_block_count(n_scenarios)
+    k = min(shards, n_blocks)
+    bounds = [round(i * n_blocks / k) for i in range(k + 1)]
+    r = ShardResults(n_scenarios, k, Timings(), Timings(), Timings(), Timings(), True)
+    for _ in range(repeats):
+        seconds, one = timed(
+            lambda: engine.var_all(returns, values, methods=("monte_carlo",), confidences=cs, horizons=hs, seed=seed,
+                                   n_scenarios=n_scenarios)
+        )  # fmt: skip
+        r.one.add(seconds)
+        parts = [
+            timed(
+                lambda a=a, b=b: montecarlo.mc_block_tail(
+                    returns, values, method="monte_carlo", confidences=cs, n_scenarios=n_scenarios, block_start=a,
+                    block_stop=b, seed=seed
+                )
+            )
+            for a, b in pairwise(bounds)
+        ]  # fmt: skip
+        r.parts.add(sum(t for t, _ in parts))
+        r.longest.add(max(t for t, _ in parts))
+        tails = [tail for _, tail in parts]
+        seconds, merged = timed(
+            lambda tails=tails: montecarlo.mc_results("monte_carlo", cs, hs, {1: tails}, n_scenarios=n_scenarios)
+        )
+        r.merge.add(seconds)
+        r.identical &= [(x.var, x.es) for x in merged] == [(x.var, x.es) for x in one]
+    return r
+
+
+def _shard_table(sh: ShardResults, n: int) -> str:
+    rows = [
+        (f'one process: `var_all(methods=("monte_carlo",))`, {sh.scenarios:,} scenarios × {n} assets', sh.one),
+        (f"the same blocks in {sh.shards} shards (`mc_block_tail`), one after another: total", sh.parts),
+        (
+            "— the longest shard (the wall time with as many idle workers, before queueing and input loading)",
+            sh.longest,
+        ),
+        ("merging the tails (`mc_results`: 3 confidences × 2 horizons)", sh.merge),
+    ]
+    return _table(["what", "best", "median"], "lrr", [[label, _s(t.best), _s(t.median)] for label, t in rows])
+
+
 # ---------------------------------------------------------------------------- historical + library
 
 
@@ -411,12 +482,13 @@ class Results:
     universe: Universe
     mc: MonteCarloResults
     hist: HistoricalResults
+    shards: ShardResults
     args: argparse.Namespace
     blas: str
     load_average: tuple[float, float]  # 1-minute load average at the start and at the end
 
     def summary(self) -> str:
-        mc, h = self.mc, self.hist
+        mc, h, sh = self.mc, self.hist, self.shards
         mc_ok = "met" if mc.ratio <= MC_TARGET else "NOT met"
         h_ok = "met" if h.engine.best < HISTORICAL_TARGET_S else "NOT met"
         return "\n".join(
@@ -432,6 +504,9 @@ class Results:
                 f"{LIBRARY} {h.library_version}: {_us(h.library_with_pnl.best / h.library_portfolios)} per portfolio "
                 f"with its P&L, {_us(h.library_calls.best / h.library_portfolios)} for the calls alone; "
                 f"max relative difference VaR {h.max_rel_diff['var']:.1e}, ES {h.max_rel_diff['es']:.1e}",
+                f"Monte Carlo {sh.scenarios:,} scenarios: one process {sh.one.best:.3f} s, {sh.shards} shards "
+                f"Σ {sh.parts.best:.3f} s (longest {sh.longest.best:.3f} s), merge {sh.merge.best:.4f} s; "
+                f"figures identical: {sh.identical}",
             ]
         )
 
@@ -544,7 +619,7 @@ def _cornish_fisher_note(details: dict[str, float]) -> str:
 
 
 def report_markdown(r: Results, machine: common.Machine) -> str:
-    u, mc, h, a = r.universe, r.mc, r.hist, r.args
+    u, mc, h, a, sh = r.universe, r.mc, r.hist, r.args, r.shards
     n, t = u.returns.shape[1], u.returns.shape[0]
     mc_ok = "met" if mc.ratio <= MC_TARGET else "**not met**"
     h_ok = "met" if h.engine.best < HISTORICAL_TARGET_S else "**not met**"
@@ -573,6 +648,14 @@ engine's Monte Carlo runs at {mc.mc.best / mc.floor_plain.best:.2f}×. The floor
 {mc.floor_var99:,.0f} vs {mc.mc_var99:,.0f}). Component VaR sums to the parametric VaR within
 {mc.component_sum_error:.1e} (relative). 1-day 99% VaR of the $1bn book by method: {methods}.
 {_cornish_fisher_note(mc.cf_details)}
+
+### Monte Carlo split into shards ({sh.scenarios:,} scenarios, {sh.shards} shards, in this process)
+
+{_shard_table(sh, n)}
+
+Splitting costs {sh.parts.best / sh.one.best - 1:+.0%} of work (each shard prepares its own covariance factor and
+keeps its tail); the merged VaR and ES {"equal" if sh.identical else "**differ from**"} the one-process figures bit
+for bit. Real workers add queueing and each shard's input load; see `tests/integration/test_risk_mc_shards.py`.
 
 ### Historical VaR for {h.portfolios:,} portfolios × {t:,} days
 
@@ -626,12 +709,16 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--library-portfolios", type=int, default=10_000, help="portfolios the library computes one by one (10,000)"
     )
+    parser.add_argument(
+        "--shard-scenarios", type=int, default=1_000_000, help="Monte Carlo split into shards (1,000,000)"
+    )
+    parser.add_argument("--shards", type=int, default=4, help="shards of that simulation (default 4)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats; best and median reported (7)")
     parser.add_argument("--seed", type=int, default=20240304, help="seed of the data and the simulation")
     parser.add_argument("--docs", type=Path, default=common.DOCS_PATH, help="file whose 'risk' section is written")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
-    for name in ("positions", "scenarios", "chunk_size", "portfolios", "library_portfolios", "repeats"):
+    for name in ("positions", "scenarios", "chunk_size", "portfolios", "library_portfolios", "repeats", "shards"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.days < 30:
@@ -659,7 +746,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"historical VaR of {args.portfolios:,} portfolios, and {LIBRARY} ...", flush=True)
     hist = historical_measure(returns, matrix, library_portfolios=args.library_portfolios, repeats=args.repeats)
-    results = Results(universe, mc, hist, args, blas_info(), (load_average, os.getloadavg()[0]))
+    print(f"Monte Carlo {args.shard_scenarios:,} scenarios, one process and {args.shards} shards ...", flush=True)
+    shards = shard_measure(
+        returns,
+        values,
+        n_scenarios=args.shard_scenarios,
+        shards=args.shards,
+        seed=args.seed,
+        repeats=min(args.repeats, 3),
+    )
+    results = Results(universe, mc, hist, shards, args, blas_info(), (load_average, os.getloadavg()[0]))
     print(results.summary())
     if not args.no_docs:
         common.section_write(name=SECTION, body=report_markdown(results, machine_facts()), path=args.docs)

@@ -14,12 +14,17 @@ Conventions every engine function follows:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+#: Full revaluation: scenario returns (k × N, read-only, reused between calls — copy it to keep
+#: it) → the k-vector of portfolio P&L in base currency.
+Revalue = Callable[[FloatArray], npt.ArrayLike]
 
 DEFAULT_CONFIDENCES: tuple[float, ...] = (0.95, 0.975, 0.99)
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 10)
@@ -79,3 +84,29 @@ def check_values(values: npt.ArrayLike, n_assets: int | None = None) -> FloatArr
     if n_assets is not None and arr.size != n_assets:
         raise RiskInputError(f"{arr.size} position values for {n_assets} return series.")
     return arr
+
+
+def check_dof(dof: float) -> float:
+    """Student-t degrees of freedom: a finite number above 2 (the variance must exist)."""
+    nu = float(dof)
+    if not (nu > 2.0 and math.isfinite(nu)):
+        raise RiskInputError(f"Student-t degrees of freedom must be a finite number above 2; got {dof!r}.")
+    return nu
+
+
+def check_positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise RiskInputError(f"{name} must be a positive whole number; got {value!r}.")
+    return int(value)
+
+
+def revalued_pnl(revalue: Revalue, scenarios: FloatArray) -> FloatArray:
+    """Call a full-revaluation callback on a read-only view and check what it returns."""
+    view = scenarios.view()
+    view.flags.writeable = False
+    pnl = np.asarray(revalue(view), dtype=np.float64).reshape(-1)
+    if pnl.size != scenarios.shape[0]:
+        raise RiskInputError(f"Revaluation returned {pnl.size} P&L values for {scenarios.shape[0]} scenarios.")
+    if not np.all(np.isfinite(pnl)):
+        raise RiskInputError("Revaluation returned missing or non-finite P&L values.")
+    return pnl

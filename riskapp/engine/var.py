@@ -10,22 +10,24 @@ directly (``horizon_method="simulate"``).
 
 Methods: :func:`parametric_normal`, :func:`parametric_t`, :func:`cornish_fisher`,
 :func:`historical` (and :func:`historical_many` for thousands of books at once),
-:func:`monte_carlo` (multivariate normal or Student-t), and :func:`var_all` for every
+:func:`monte_carlo` (multivariate normal or Student-t, simulated in seeded blocks by
+:mod:`riskapp.engine.montecarlo` and re-exported here), and :func:`var_all` for every
 method × confidence × horizon in one call, sharing the expensive work.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
-from scipy.linalg.blas import dtrmm
 
-from riskapp.engine.covariance import PreparedCov, covariance_prepare, sample_cov
+from riskapp.engine.covariance import covariance_prepare
+from riskapp.engine.montecarlo import mc_var_all
+from riskapp.engine.montecarlo import monte_carlo as monte_carlo  # re-exported: every method is read from here
 from riskapp.engine.tail import tail_count, var_es_from_losses
 from riskapp.engine.types import (
     DEFAULT_CONFIDENCES,
@@ -34,14 +36,14 @@ from riskapp.engine.types import (
     RiskInputError,
     VarResult,
     check_confidence,
+    check_dof,
     check_horizon,
     check_returns,
     check_values,
+    revalued_pnl,
 )
+from riskapp.engine.types import Revalue as Revalue  # re-exported for callers of historical/monte_carlo
 
-#: Full revaluation: scenario returns (k × N, read-only, reused between calls — copy it to keep
-#: it) → the k-vector of portfolio P&L in base currency.
-Revalue = Callable[[FloatArray], npt.ArrayLike]
 Dist = Literal["normal", "t"]
 
 #: Bounds for the Student-t degrees of freedom fitted by maximum likelihood. Daily equity P&L
@@ -109,7 +111,7 @@ def parametric_t(
     arr, vals = _book(returns, values)
     pnl = arr @ vals
     sigma = float(np.std(pnl, ddof=1))
-    nu = t_dof_fit(pnl) if dof is None else _check_dof(dof)
+    nu = t_dof_fit(pnl) if dof is None else check_dof(dof)
     mu = float(pnl.mean()) if mean else 0.0
     var, es = _t_var_es(sigma, mu, nu, c, h)
     return VarResult("parametric_t", c, h, var, es, {"sigma_1d": sigma, "mean_1d": mu, "dof": nu})
@@ -208,7 +210,7 @@ def historical(
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
     arr, vals = _book(returns, values)
-    losses = -_revalued_pnl(revalue, arr) if revalue is not None else -(arr @ vals)
+    losses = -revalued_pnl(revalue, arr) if revalue is not None else -(arr @ vals)
     var1, es1 = var_es_from_losses(losses, c)
     root_h = math.sqrt(h)
     details = {"n_scenarios": float(losses.size), "worst_loss_1d": float(losses.max())}
@@ -269,148 +271,6 @@ def _var_es_rows_inplace(losses: FloatArray, c: float) -> tuple[FloatArray, Floa
     return var, np.maximum(es, var)
 
 
-# ---------------------------------------------------------------------------- Monte Carlo
-
-
-def monte_carlo(
-    returns: npt.ArrayLike,
-    values: npt.ArrayLike,
-    *,
-    confidence: float,
-    horizon_days: int = 1,
-    n_scenarios: int = 100_000,
-    dist: str = "normal",
-    dof: float = 5.0,
-    seed: int | np.random.Generator = 0,
-    chunk_size: int = 20_000,
-    cov: npt.ArrayLike | None = None,
-    revalue: Revalue | None = None,
-    mean: bool = False,
-    horizon_method: str = "sqrt",
-) -> VarResult:
-    """Monte Carlo VaR/ES from simulated multivariate normal or Student-t daily returns.
-
-    Scenarios are r = μ + F·z with F Fᵀ = Σ (Cholesky of ``cov`` or of the sample covariance,
-    repaired to the nearest PSD matrix if needed) and z standard normal; for ``dist="t"`` each
-    scenario is multiplied by √((ν−2)/W), W ~ χ²_ν, which gives a multivariate t with
-    covariance exactly Σ (a normal variance mixture; McNeil, Frey & Embrechts, QRM).
-    μ = sample mean if ``mean`` else 0. The P&L is linear (``scenarios @ values``) unless
-    ``revalue`` is given (full revaluation, called once per chunk). VaR/ES of the simulated
-    losses follow tail.py.
-
-    ``chunk_size`` rows are simulated at a time into one reused buffer, so memory is
-    ``chunk_size × N`` floats whatever ``n_scenarios`` is; the random stream does not depend on
-    ``chunk_size`` (same seed → same figures). ``horizon_method="sqrt"`` (default) scales the
-    1-day figures by √h; ``"simulate"`` draws h-day returns (Σ·h, μ·h) directly, which only
-    differs from √h scaling for non-linear books.
-    """
-    c = check_confidence(confidence)
-    h = check_horizon(horizon_days)
-    arr, vals = _book(returns, values)
-    scale = _horizon_scale(horizon_method, h)
-    losses, details = _mc_losses(
-        arr,
-        vals,
-        n_scenarios=n_scenarios,
-        dist=dist,
-        dof=dof,
-        seed=seed,
-        chunk_size=chunk_size,
-        cov=cov,
-        revalue=revalue,
-        mean=mean,
-        horizon_days=h if horizon_method == "simulate" else 1,
-    )
-    var1, es1 = var_es_from_losses(losses, c)
-    method = "monte_carlo_t" if dist == "t" else "monte_carlo"
-    return VarResult(method, c, h, var1 * scale + 0.0, es1 * scale + 0.0, details)
-
-
-def _mc_losses(
-    arr: FloatArray,
-    vals: FloatArray,
-    *,
-    n_scenarios: int,
-    dist: str,
-    dof: float,
-    seed: int | np.random.Generator,
-    chunk_size: int,
-    cov: npt.ArrayLike | None,
-    revalue: Revalue | None,
-    mean: bool,
-    horizon_days: int,
-) -> tuple[FloatArray, dict[str, float]]:
-    """Simulated losses (n_scenarios) of the book; see :func:`monte_carlo`."""
-    if dist not in ("normal", "t"):
-        raise RiskInputError(f"Unknown Monte Carlo distribution {dist!r}; expected 'normal' or 't'.")
-    n = _check_positive_int(n_scenarios, "n_scenarios")
-    chunk = min(_check_positive_int(chunk_size, "chunk_size"), n)
-    nu = _check_dof(dof) if dist == "t" else math.inf
-    mu = arr.mean(axis=0) * horizon_days if mean else None
-    if cov is None and not np.any(np.ptp(arr, axis=0)):
-        # A history that never moved has a zero covariance: every scenario is the drift (or no
-        # move at all), exactly as historical simulation sees it. (A user-supplied all-zero
-        # matrix, on the other hand, is rejected by covariance_prepare as a mistake.)
-        row = np.zeros((1, vals.size)) if mu is None else mu[None, :]
-        loss = -float(_revalued_pnl(revalue, row)[0]) if revalue is not None else -float(row[0] @ vals)
-        return np.full(n, loss), {"n_scenarios": float(n), "chunk_size": float(chunk), "flat_history": 1.0}
-    prepared = covariance_prepare(sample_cov(arr) if cov is None else cov, vals.size, factor=True)
-    factor = _scaled_factor(prepared, horizon_days)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    # Mixing variables first and all at once (n floats), so the normal stream that follows is
-    # the same whatever the chunk size.
-    row_scale = np.sqrt((nu - 2.0) / rng.chisquare(nu, n)) if dist == "t" else None
-
-    losses = np.empty(n)
-    buffer = np.empty((chunk, vals.size))
-    product = None if prepared.factor_is_lower else np.empty_like(buffer)
-    neg_vals = -vals
-    mu_loss = float(mu @ neg_vals) if mu is not None else 0.0
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        z = buffer[: stop - start]
-        rng.standard_normal(out=z)
-        scenarios = _correlate(z, factor, prepared.factor_is_lower, product)
-        segment = losses[start:stop]
-        if revalue is None:
-            np.matmul(scenarios, neg_vals, out=segment)
-            if row_scale is not None:
-                segment *= row_scale[start:stop]
-            segment += mu_loss
-        else:
-            if row_scale is not None:
-                scenarios *= row_scale[start:stop, None]
-            if mu is not None:
-                scenarios += mu
-            segment[:] = -_revalued_pnl(revalue, scenarios)
-    details = {"n_scenarios": float(n), "chunk_size": float(chunk), "cov_repaired": float(prepared.repaired)}
-    if dist == "t":
-        details["dof"] = nu
-    return losses, details
-
-
-def _scaled_factor(prepared: PreparedCov, horizon_days: int) -> FloatArray:
-    """The covariance factor, Fortran-ordered when triangular (BLAS trmm wants it so), × √h."""
-    assert prepared.factor is not None  # covariance_prepare(factor=True) always sets it
-    factor = prepared.factor * math.sqrt(horizon_days) if horizon_days != 1 else prepared.factor
-    return np.asfortranarray(factor) if prepared.factor_is_lower else factor
-
-
-def _correlate(z: FloatArray, factor: FloatArray, lower: bool, product: FloatArray | None) -> FloatArray:
-    """Rows of ``z`` mapped to F·z_i, i.e. Z Fᵀ; in place in ``z`` when F is lower triangular.
-
-    A triangular multiply (BLAS dtrmm) does half the flops of a general matmul and needs no
-    second buffer. ``z`` (k × N, C order) seen as Fortran is Zᵀ (N × k); Zᵀ ← F·Zᵀ in place.
-    """
-    if lower:
-        out = dtrmm(1.0, factor, z.T, side=0, lower=1, trans_a=0, diag=0, overwrite_b=1)
-        return np.asarray(out, dtype=np.float64).T
-    assert product is not None
-    target = product[: z.shape[0]]
-    np.matmul(z, factor.T, out=target)
-    return target
-
-
 # ---------------------------------------------------------------------------- all methods
 
 
@@ -452,12 +312,12 @@ def var_all(
     results: list[VarResult] = []
     for method in methods:
         if method in ("monte_carlo", "monte_carlo_t"):
-            results += _var_all_monte_carlo(arr, vals, method, cs, hs, seed=seed, n_scenarios=n_scenarios, kw=kw)
+            results += mc_var_all(arr, vals, method, cs, hs, seed=seed, n_scenarios=n_scenarios, kw=kw)
         elif method in ("fhs_ewma", "fhs_garch", "evt"):
             results += _var_all_external(arr, vals, method, cs, hs, kw)
         elif method == "historical":
             revalue = kw.get("revalue")
-            losses = -_revalued_pnl(revalue, arr) if revalue is not None else -(arr @ vals)
+            losses = -revalued_pnl(revalue, arr) if revalue is not None else -(arr @ vals)
             details = {"n_scenarios": float(losses.size), "worst_loss_1d": float(losses.max())}
             for c in cs:
                 var1, es1 = var_es_from_losses(losses, c)
@@ -466,7 +326,7 @@ def var_all(
                 ]
         elif method == "parametric_t":
             dof = kw.get("dof")
-            nu = t_dof_fit(arr @ vals) if dof is None else _check_dof(dof)
+            nu = t_dof_fit(arr @ vals) if dof is None else check_dof(dof)
             results += [
                 parametric_t(arr, vals, confidence=c, horizon_days=h, dof=nu, mean=mean) for c in cs for h in hs
             ]
@@ -483,42 +343,6 @@ def var_all(
 _VAR_ALL_OPTIONS = frozenset(
     {"cov", "mean", "dof", "chunk_size", "revalue", "horizon_method", "lam", "threshold_quantile"}
 )
-
-
-def _var_all_monte_carlo(
-    arr: FloatArray,
-    vals: FloatArray,
-    method: str,
-    cs: list[float],
-    hs: list[int],
-    *,
-    seed: int,
-    n_scenarios: int,
-    kw: dict[str, Any],
-) -> list[VarResult]:
-    dist = "t" if method == "monte_carlo_t" else "normal"
-    horizon_method = kw.get("horizon_method", "sqrt")
-    _horizon_scale(horizon_method, 1)  # validate before simulating
-    simulate = horizon_method == "simulate"
-    options = {
-        "n_scenarios": n_scenarios,
-        "dist": dist,
-        "dof": kw.get("dof") or 5.0,
-        "chunk_size": kw.get("chunk_size", 20_000),
-        "cov": kw.get("cov"),
-        "revalue": kw.get("revalue"),
-        "mean": kw.get("mean", False),
-    }
-    out: list[VarResult] = []
-    # One simulation serves every horizon under √h scaling; "simulate" needs one per horizon.
-    simulations = {h: _mc_losses(arr, vals, seed=seed, horizon_days=h, **options) for h in (hs if simulate else [1])}
-    for c in cs:
-        for h in hs:
-            losses, details = simulations[h if simulate else 1]
-            var1, es1 = var_es_from_losses(losses, c)
-            scale = 1.0 if simulate else math.sqrt(h)
-            out.append(VarResult(method, c, h, var1 * scale + 0.0, es1 * scale + 0.0, details))
-    return out
 
 
 def _var_all_external(
@@ -583,36 +407,3 @@ def _t_var_es(sigma: float, mu: float, nu: float, c: float, h: int) -> tuple[flo
     scale = sigma * math.sqrt((nu - 2.0) / nu) * math.sqrt(h)
     var = max(scale * q - mu * h, 0.0)
     return var, max(scale * es_std - mu * h, var)
-
-
-def _revalued_pnl(revalue: Revalue, scenarios: FloatArray) -> FloatArray:
-    """Call the full-revaluation callback on a read-only view and check what it returns."""
-    view = scenarios.view()
-    view.flags.writeable = False
-    pnl = np.asarray(revalue(view), dtype=np.float64).reshape(-1)
-    if pnl.size != scenarios.shape[0]:
-        raise RiskInputError(f"Revaluation returned {pnl.size} P&L values for {scenarios.shape[0]} scenarios.")
-    if not np.all(np.isfinite(pnl)):
-        raise RiskInputError("Revaluation returned missing or non-finite P&L values.")
-    return pnl
-
-
-def _horizon_scale(horizon_method: str, h: int) -> float:
-    if horizon_method == "sqrt":
-        return math.sqrt(h)
-    if horizon_method == "simulate":
-        return 1.0
-    raise RiskInputError(f"Unknown horizon method {horizon_method!r}; expected 'sqrt' or 'simulate'.")
-
-
-def _check_dof(dof: float) -> float:
-    nu = float(dof)
-    if not (nu > 2.0 and math.isfinite(nu)):
-        raise RiskInputError(f"Student-t degrees of freedom must be a finite number above 2; got {dof!r}.")
-    return nu
-
-
-def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise RiskInputError(f"{name} must be a positive whole number; got {value!r}.")
-    return int(value)

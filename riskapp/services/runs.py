@@ -11,12 +11,17 @@ event with the inputs hash, parameters and code version — all in one transacti
 Idempotent: a redelivered task for a finished run does nothing (``run_execute``), and a run
 whose results were already committed (the worker died before marking it finished) returns the
 stored summary instead of computing and saving again.
+
+A run with a large Monte Carlo is split over workers instead (``services/mc_shards.py``): the
+shards simulate the seeded blocks and return their tails, and the chord's last task calls
+:func:`risk_run_execute` with them — the same figures and rows as computing it here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,11 +37,18 @@ from core.models import CalculationRun
 from core.services import calculation_run_create
 from core.version import CODE_VERSION
 from portfolios.models import Portfolio
-from riskapp.engine import decomposition, var
+from riskapp.engine import decomposition, montecarlo, var
 from riskapp.engine.covariance import sample_cov
 from riskapp.engine.limits import exposures as limit_exposures
-from riskapp.engine.types import RiskInputError, VarResult
-from riskapp.inputs import DEFAULT_RATE, DEFAULT_WINDOW_DAYS, MIN_COMMON_DAYS, RiskInputs, risk_inputs_load
+from riskapp.engine.types import Revalue, RiskInputError, VarResult
+from riskapp.inputs import (
+    DEFAULT_RATE,
+    DEFAULT_WINDOW_DAYS,
+    MIN_COMMON_DAYS,
+    RiskDataError,
+    RiskInputs,
+    risk_inputs_load,
+)
 from riskapp.models import FactorExposure, RiskComponent, RiskResult, RiskRun, StressResult
 from riskapp.selectors import latest_price_date, scenario_list
 from riskapp.services import measures
@@ -81,6 +93,16 @@ EVT_THRESHOLD_QUANTILE = 0.95
 COMPONENT_CONFIDENCE = 0.99
 
 Progress = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class MonteCarloShards:
+    """A run's Monte Carlo computed by shards (``services/mc_shards.py``): per method, the
+    tails of its shards, or the reason the engine gave for not computing it; and the hash of the
+    inputs the shards loaded."""
+
+    tails: dict[str, list[montecarlo.McTail] | str]
+    inputs_hash: str
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -192,8 +214,46 @@ def risk_runs_queue_all(*, user: User | None, portfolios: Iterable[Portfolio] | 
 # ---------------------------------------------------------------------------- the computation
 
 
+def evt_threshold_quantile(p: dict[str, Any]) -> float:
+    lowest = float(min(p["confidences"]))
+    return max(0.80, min(EVT_THRESHOLD_QUANTILE, round(lowest - 0.05, 4)))
+
+
+def method_options(*, method: str, parameters: dict[str, Any], revalue: Revalue | None) -> dict[str, Any]:
+    """The ``var.var_all`` options a run uses for ``method`` (its Monte Carlo shards too)."""
+    kw: dict[str, Any] = {}
+    if method in FULL_REVALUATION and revalue is not None:
+        kw["revalue"] = revalue
+    if method == "fhs_ewma":
+        kw["lam"] = parameters["ewma_lambda"]
+    if method == "evt":
+        kw["threshold_quantile"] = evt_threshold_quantile(parameters)
+    return kw
+
+
+def _var_batch(
+    inp: RiskInputs, p: dict[str, Any], method: str, confs: list[float], kw: dict[str, Any], mc: MonteCarloShards | None
+) -> list[VarResult]:
+    """One method at every confidence and horizon: computed here, or merged from its shards."""
+    if mc is not None and method in mc.tails:
+        tails = mc.tails[method]
+        if isinstance(tails, str):
+            raise RiskInputError(tails)  # the engine refused it in the shards, as it would have here
+        return montecarlo.mc_results(method, confs, p["horizons"], {1: tails}, n_scenarios=p["n_scenarios"])
+    return var.var_all(
+        inp.returns,
+        inp.exposures,
+        confidences=confs,
+        horizons=p["horizons"],
+        methods=[method],
+        seed=p["seed"],
+        n_scenarios=p["n_scenarios"],
+        **kw,
+    )
+
+
 def _var_results(
-    inp: RiskInputs, p: dict[str, Any], progress: Progress
+    inp: RiskInputs, p: dict[str, Any], progress: Progress, mc: MonteCarloShards | None = None
 ) -> tuple[list[VarResult], list[dict[str, Any]], dict[str, str]]:
     """Every method × confidence × horizon; a method that cannot run is skipped with its reason.
 
@@ -204,16 +264,10 @@ def _var_results(
     revaluation: dict[str, str] = {}
     revalue = inp.revalue()
     methods: list[str] = p["methods"]
-    evt_q = max(0.80, min(EVT_THRESHOLD_QUANTILE, round(min(p["confidences"]) - 0.05, 4)))
+    evt_q = evt_threshold_quantile(p)
     for i, method in enumerate(methods):
         progress(10 + int(45 * i / len(methods)), f"VaR and ES: {method.replace('_', ' ')}")
-        kw: dict[str, Any] = {}
-        if method in FULL_REVALUATION and revalue is not None:
-            kw["revalue"] = revalue
-        if method == "fhs_ewma":
-            kw["lam"] = p["ewma_lambda"]
-        if method == "evt":
-            kw["threshold_quantile"] = evt_q
+        kw = method_options(method=method, parameters=p, revalue=revalue)
         confs = p["confidences"]
         if method == "evt":
             # Confidences at or below the threshold are outside the fitted tail.
@@ -226,16 +280,7 @@ def _var_results(
         if not confs:
             continue
         try:
-            batch = var.var_all(
-                inp.returns,
-                inp.exposures,
-                confidences=confs,
-                horizons=p["horizons"],
-                methods=[method],
-                seed=p["seed"],
-                n_scenarios=p["n_scenarios"],
-                **kw,
-            )
+            batch = _var_batch(inp, p, method, confs, kw, mc)
         except RiskInputError as exc:
             skipped.append({"method": method, "reason": str(exc)})
             continue
@@ -331,9 +376,12 @@ def _summary(inp: RiskInputs, p: dict[str, Any], results: list[VarResult], progr
     return summary
 
 
-def risk_run_compute(*, inp: RiskInputs, parameters: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Everything a run stores, computed from ``inp`` (no writes): rows and summary."""
-    results, skipped, revaluation = _var_results(inp, parameters, progress)
+def risk_run_compute(
+    *, inp: RiskInputs, parameters: dict[str, Any], progress: Progress, mc: MonteCarloShards | None = None
+) -> dict[str, Any]:
+    """Everything a run stores, computed from ``inp`` (no writes): rows and summary. The Monte
+    Carlo methods in ``mc`` are merged from their shards' tails instead of simulated here."""
+    results, skipped, revaluation = _var_results(inp, parameters, progress, mc)
     progress(56, "Component VaR")
     components = _components(inp)
     progress(60, "Stress tests")
@@ -479,22 +527,37 @@ def _result_payload(risk_run: RiskRun, *, breaches: int) -> dict[str, Any]:
     }
 
 
-def risk_run_execute(*, run: CalculationRun, progress: Progress) -> dict[str, Any]:
-    """Body of the ``risk.run`` calculation (see module docstring); returns the run's result."""
-    risk_run = RiskRun.objects.select_related("portfolio", "calculation__user").get(calculation=run)
-    if risk_run.summary.get("saved_at"):
-        # Saved by an earlier delivery that died before marking the run finished.
-        return _result_payload(risk_run, breaches=risk_run.breaches.count())
+def risk_run_inputs(*, risk_run: RiskRun) -> RiskInputs:
+    """The run's engine inputs, loaded for its stored as-of date and parameters (the same
+    rows, hence the same arrays and hash, wherever and however often they are loaded)."""
     params = risk_run.parameters
-    progress(2, "Loading positions and prices")
-    inp = risk_inputs_load(
+    return risk_inputs_load(
         portfolio=risk_run.portfolio,
         as_of=risk_run.as_of,
         window_days=params["window_days"],
         rate=params["rate"],
         parameters=params,
     )
-    computed = risk_run_compute(inp=inp, parameters=params, progress=progress)
+
+
+def risk_run_execute(*, run: CalculationRun, progress: Progress, mc: MonteCarloShards | None = None) -> dict[str, Any]:
+    """Body of the ``risk.run`` calculation (see module docstring); returns the run's result.
+
+    ``mc``: the Monte Carlo already computed by shards; their inputs must be these inputs.
+    """
+    risk_run = RiskRun.objects.select_related("portfolio", "calculation__user").get(calculation=run)
+    if risk_run.summary.get("saved_at"):
+        # Saved by an earlier delivery that died before marking the run finished.
+        return _result_payload(risk_run, breaches=risk_run.breaches.count())
+    params = risk_run.parameters
+    progress(2, "Loading positions and prices")
+    inp = risk_run_inputs(risk_run=risk_run)
+    if mc is not None and mc.inputs_hash != inp.inputs_hash:
+        raise RiskDataError(
+            f"Positions or prices of {risk_run.portfolio.code} up to {risk_run.as_of.isoformat()} changed while "
+            "the Monte Carlo shards ran: queue the run again."
+        )
+    computed = risk_run_compute(inp=inp, parameters=params, progress=progress, mc=mc)
     progress(94, "Saving results and checking limits")
     breaches = risk_run_save(risk_run=risk_run, inp=inp, computed=computed)
     return _result_payload(risk_run, breaches=len(breaches))
