@@ -1,9 +1,10 @@
-"""Top-level routes: pages per app, the versioned API, its schema and docs, health."""
+"""Top-level routes: pages per app, the versioned API, its schema and docs, health and metrics."""
 
 from django.contrib import admin
 from django.urls import include, path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import metrics as core_metrics
 from core import views as core_views
 from core.converters import CodeConverter
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("accounts/logout/", core_views.VigilLogoutView.as_view(), name="logout"),
     path("runs/<int:pk>/progress/", core_views.RunProgressView.as_view(), name="run_progress"),
     path("health/", core_views.health, name="health"),
+    path("metrics", core_metrics.metrics_view, name="metrics"),
     path("portfolios/", include("portfolios.urls")),
     path("risk/", include("riskapp.urls")),
     path("surveillance/", include("surveillance.urls")),
@@ -35,8 +37,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script), not inline: the
+    # page then runs under the site's Content-Security-Policy unchanged (docs/security.md).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="core/swagger_ui.html"),
+        name="api-docs",
+    ),
 ]
 
 handler403 = "core.views.permission_denied"
 handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+
+# What a client is told to wait after the database could not be reached: a restart or fail-over
+# of PostgreSQL takes a few seconds, and Django reconnects on the next request by itself
+# (CONN_HEALTH_CHECKS).
+DATABASE_RETRY_AFTER_S = 5
+
 
 class ApplicationError(Exception):
     """Base of every error a service raises on purpose. ``status`` is the HTTP mapping."""
@@ -45,3 +52,9 @@ class IdempotencyMismatch(ApplicationError):
 class PayloadTooLarge(ApplicationError):
     status = 413
     code = "batch_too_large"
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """True for the errors of a database that cannot be reached or dropped the connection
+    (restart, fail-over, network): a transient state, answered 503 with ``Retry-After``."""
+    return isinstance(exc, OperationalError | InterfaceError)

@@ -1,7 +1,9 @@
 """One mapping from errors to HTTP responses for the whole API.
 
 Every error body has the same shape: ``{"error": {"code", "message", ...details}}``.
-Unexpected exceptions are logged and answered with a 500 in the same shape, never a page.
+A database that cannot be reached (restart, fail-over) is a 503 with ``Retry-After``: the
+request may be retried as it is. Unexpected exceptions are logged and answered with a 500 in the
+same shape, never a page.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from core.errors import ApplicationError
+from core.errors import DATABASE_RETRY_AFTER_S, ApplicationError, database_unavailable
 from core.errors import PermissionDenied as DomainPermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,14 @@ def _refusal_record(exc: ApplicationError, context: dict[str, Any]) -> None:
     )
 
 
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body(
+        "database_unavailable",
+        "The database cannot be reached right now; retry after Retry-After seconds. Re-send a batch "
+        "with the same Idempotency-Key: it is then written once, whether or not this attempt was.",
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         if isinstance(exc, DomainPermissionDenied):
@@ -80,6 +90,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(error_body(exc.default_code, detail), status=exc.status_code, headers=headers)
+    if database_unavailable(exc):
+        # Django drops the broken connection at the end of the request and reconnects on the next.
+        logger.warning("Database unavailable (%s): %s", type(exc).__name__, str(exc)[:300])
+        return Response(
+            database_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
     logger.exception("Unhandled API error")
     return Response(
         error_body("server_error", "Internal error; the request id identifies it in the logs."),

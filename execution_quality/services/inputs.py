@@ -14,6 +14,7 @@ Conventions (docs/tca-methodology.md):
   reject or fill event of the parent or a child: when it stopped working.
 - Quotes and prints are read per instrument over whole UTC days, from the first order's arrival
   day to the last order's end day (the PWP window and the markouts need the rest of the day).
+  Prints sharing a timestamp are ordered by price, then size, whatever order they were stored in.
   Quotes of several venues are consolidated into one best bid and offer: at each update, the
   highest bid and the lowest ask in force across the instrument's venues.
 - Daily bars reach ``BARS_LOOKBACK_DAYS`` calendar days back, enough for 60 trading days of
@@ -255,13 +256,30 @@ def tape_load(*, windows: list[tuple[int, datetime, datetime]]) -> Tape:
         "portfolios_markettrade", f"x.instrument_id, {epoch_us_sql('x.ts')}, x.price, x.quantity", windows
     )
     df = query_frame(sql, params, ["instrument", "ts_us", "price", "quantity"], ts_columns=["ts_us"])
-    df = df.sort_values(["instrument", "ts_us"], kind="stable")
-    return Tape(
-        instrument=int_column(df["instrument"]),
-        ts_us=int_column(df["ts_us"]),
-        price=float_column(df["price"]),
-        quantity=float_column(df["quantity"]),
-    )
+    instrument, ts_us = int_column(df["instrument"]), int_column(df["ts_us"])
+    price, quantity = float_column(df["price"]), float_column(df["quantity"])
+    order = tape_order(instrument, ts_us, price, quantity)
+    return Tape(instrument=instrument[order], ts_us=ts_us[order], price=price[order], quantity=quantity[order])
+
+
+def tape_order(instrument: IntArray, ts_us: IntArray, price: FloatArray, quantity: FloatArray) -> IntArray:
+    """Row order by (instrument, ts); prints sharing a microsecond by price, then size.
+
+    Their true sequence is unknown, and the PWP counts only part of the print that completes
+    its volume, so a fixed rule keeps it from depending on the order the rows happen to be
+    stored in. Only the tied rows are sorted a second time (few: timestamps are µs).
+    """
+    order = np.lexsort((ts_us, instrument))
+    inst, ts = instrument[order], ts_us[order]
+    same = (inst[1:] == inst[:-1]) & (ts[1:] == ts[:-1])  # row k+1 ties with row k
+    if same.any():
+        block = np.cumsum(np.concatenate(([True], ~same)))  # id of each row's (instrument, ts) block
+        tied = np.flatnonzero(np.concatenate(([False], same)) | np.concatenate((same, [False])))
+        rows = order[tied]
+        # Tied blocks are contiguous, so sorting their rows by (block, price, size) and putting
+        # them back in the same places reorders each block in place.
+        order[tied] = rows[np.lexsort((quantity[rows], price[rows], block[tied]))]
+    return order
 
 
 def bars_load(*, instrument_ids: Sequence[int], first_us: int, last_us: int) -> DailyBars:
