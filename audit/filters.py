@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from audit.models import AuditEvent
+from core.filters import UtcIsoDateTimeFilter
 
 # datetime-local gives a keyboard-friendly picker and submits "YYYY-MM-DDTHH:MM[:SS]" (no
 # offset), which the ISO filter reads as UTC; step=1 lets the user type seconds.
@@ -34,14 +35,14 @@ class AuditEventFilterSet(df.FilterSet):  # type: ignore[misc]
     )
     object_type = df.CharFilter(label="Object type", help_text='App label and model, e.g. "portfolios.portfolio".')
     object_id = df.CharFilter(label="Object id")
-    occurred_after = df.IsoDateTimeFilter(
+    occurred_after = UtcIsoDateTimeFilter(
         field_name="occurred_at",
         lookup_expr="gte",
         label="From (UTC)",
         help_text="Inclusive. ISO 8601; without an offset the time is UTC.",
         widget=_DATETIME_WIDGET,
     )
-    occurred_before = df.IsoDateTimeFilter(
+    occurred_before = UtcIsoDateTimeFilter(
         field_name="occurred_at",
         lookup_expr="lt",
         label="To (UTC)",

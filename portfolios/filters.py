@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters as df
 
+from core.filters import UtcIsoDateTimeFilter
 from portfolios.models import (
     Account,
     FactorReturn,
@@ -23,8 +24,8 @@ from portfolios.models import (
 class _TimeRange(df.FilterSet):
     """``ts_after`` (inclusive) and ``ts_before`` (exclusive), ISO 8601 with offset."""
 
-    ts_after = df.IsoDateTimeFilter(field_name="ts", lookup_expr="gte")
-    ts_before = df.IsoDateTimeFilter(field_name="ts", lookup_expr="lt")
+    ts_after = UtcIsoDateTimeFilter(field_name="ts", lookup_expr="gte")
+    ts_before = UtcIsoDateTimeFilter(field_name="ts", lookup_expr="lt")
 
 
 class InstrumentFilterSet(df.FilterSet):
@@ -110,8 +111,8 @@ class OrderFilterSet(df.FilterSet):
     account = df.CharFilter(field_name="account__code")
     instrument = df.CharFilter(field_name="instrument__symbol")
     parent = df.CharFilter(field_name="parent__client_order_id")
-    arrival_after = df.IsoDateTimeFilter(field_name="arrival_ts", lookup_expr="gte")
-    arrival_before = df.IsoDateTimeFilter(field_name="arrival_ts", lookup_expr="lt")
+    arrival_after = UtcIsoDateTimeFilter(field_name="arrival_ts", lookup_expr="gte")
+    arrival_before = UtcIsoDateTimeFilter(field_name="arrival_ts", lookup_expr="lt")
 
     class Meta:
         model = Order

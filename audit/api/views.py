@@ -10,7 +10,7 @@ from audit.api.serializers import AuditEventSerializer
 from audit.filters import AuditEventFilterSet
 from audit.models import AuditEvent
 from audit.selectors import audit_event_list
-from core.api.schema import READ_ERROR_RESPONSES
+from core.api.schema import NOT_FOUND_RESPONSE, READ_ERROR_RESPONSES
 from core.permissions import area_permission
 from core.roles import Area
 
@@ -26,7 +26,7 @@ from core.roles import Area
     ),
     retrieve=extend_schema(
         summary="Read one audit event",
-        responses={200: AuditEventSerializer, 404: None, **READ_ERROR_RESPONSES},
+        responses={200: AuditEventSerializer, 404: NOT_FOUND_RESPONSE, **READ_ERROR_RESPONSES},
     ),
 )
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]

@@ -30,7 +30,12 @@ ERROR_RESPONSES = {
     401: OpenApiResponse(ErrorSerializer, description="No or invalid credentials."),
     403: OpenApiResponse(ErrorSerializer, description="The user's role does not allow this."),
     429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After."),
+    503: OpenApiResponse(
+        ErrorSerializer, description="The database cannot be reached (restart, fail-over); retry after Retry-After."
+    ),
 }
+NOT_FOUND_RESPONSE = OpenApiResponse(ErrorSerializer, description="No such object, or not in your scope.")
+UNSUPPORTED_MEDIA_TYPE_RESPONSE = OpenApiResponse(ErrorSerializer, description="The body is not JSON.")
 READ_ERROR_RESPONSES = {k: v for k, v in ERROR_RESPONSES.items() if k != 400} | {
     400: OpenApiResponse(ErrorSerializer, description="Invalid filter or cursor."),
 }
@@ -41,11 +46,17 @@ class VigilAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
-        common = {401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403], 429: ERROR_RESPONSES[429]}
+        common = {code: ERROR_RESPONSES[code] for code in (401, 403, 429, 503)}
         if self.method == "GET":
             common[400] = READ_ERROR_RESPONSES[400]
-            if not self._is_list_view():
-                common[404] = OpenApiResponse(ErrorSerializer, description="No such object, or not in your scope.")
+        if self.method in {"POST", "PUT", "PATCH"}:
+            # Any operation that reads a body answers a malformed or invalid one with a 400, and
+            # a body that is not JSON with a 415, whether or not its view names them.
+            common[400] = ERROR_RESPONSES[400]
+            common[415] = UNSUPPORTED_MEDIA_TYPE_RESPONSE
+        if "{" in self.path:
+            # Every operation on an object (detail, nested list, action) looks the object up first.
+            common[404] = NOT_FOUND_RESPONSE
         for code, response in common.items():
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(

@@ -256,7 +256,7 @@ class TcaRunQueuedSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class CostModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    trained_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    trained_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = CostModel

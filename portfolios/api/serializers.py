@@ -22,13 +22,14 @@ from portfolios.models import (
 )
 
 
-def _code(field: str) -> serializers.SlugRelatedField:  # type: ignore[type-arg]
-    """A reference shown by its code rather than its id."""
-    return serializers.SlugRelatedField(slug_field=field, read_only=True)
+def _code(field: str, *, null: bool = False) -> serializers.SlugRelatedField:  # type: ignore[type-arg]
+    """A reference shown by its code rather than its id; ``null`` for an optional reference, so
+    the schema says the value may be null."""
+    return serializers.SlugRelatedField(slug_field=field, read_only=True, allow_null=null)
 
 
 class InstrumentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    underlying = _code("symbol")
+    underlying = _code("symbol", null=True)
 
     class Meta:
         model = Instrument
@@ -113,7 +114,7 @@ class PortfolioSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
 class AccountSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     owner = _code("code")
     desk = _code("code")
-    portfolio = _code("code")
+    portfolio = _code("code", null=True)
     linked_accounts = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 
     class Meta:
@@ -133,7 +134,7 @@ class PositionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 class OrderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     account = _code("code")
     instrument = _code("symbol")
-    parent = _code("client_order_id")
+    parent = _code("client_order_id", null=True)
 
     class Meta:
         model = Order
@@ -164,9 +165,9 @@ class OrderEventSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 
 class TradeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     account = _code("code")
-    counterparty_account = _code("code")
+    counterparty_account = _code("code", null=True)
     instrument = _code("symbol")
-    order = _code("client_order_id")
+    order = _code("client_order_id", null=True)
 
     class Meta:
         model = Trade

@@ -90,7 +90,14 @@ class LimitCreateSerializer(s.LimitSerializer):
 @extend_schema_view(
     list=extend_schema(summary="List limits"),
     retrieve=extend_schema(summary="Read one limit"),
-    create=extend_schema(summary="Create a limit", request=LimitCreateSerializer),
+    create=extend_schema(
+        summary="Create a limit",
+        request=LimitCreateSerializer,
+        responses={
+            201: s.LimitSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="Unknown portfolio (or not yours)."),
+        },
+    ),
     partial_update=extend_schema(summary="Change a limit"),
     destroy=extend_schema(summary="Delete a limit"),
 )

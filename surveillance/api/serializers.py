@@ -29,6 +29,10 @@ class AlertSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     assignee = _slug("username", null=True)
     case = _slug("reference", null=True)
     proposal_pending = serializers.BooleanField(read_only=True)
+    # Declared, not generated: DRF drops ``allow_blank`` from read-only fields, and the schema
+    # must say that an open alert has no outcome yet ("").
+    outcome = serializers.ChoiceField(choices=Alert.Outcome.choices, allow_blank=True, read_only=True)
+    proposed_outcome = serializers.ChoiceField(choices=Alert.Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Alert

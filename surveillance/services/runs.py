@@ -78,6 +78,14 @@ def surveillance_sweep_create(
         since = until - timedelta(days=settings.SURVEILLANCE_SWEEP_DAYS)
     if since >= until:
         raise ValidationFailed("The sweep window is empty.", extra={"fields": {"since": ["Must be before until."]}})
+    for name, bound in (("until", until), ("since", since)):
+        # Detectors look around the window (lookbacks, settlement): a window at the calendar's
+        # ends overflows there, as a failed run; ingestion accepts no timestamps outside either.
+        if not 1900 <= bound.year < 2200:
+            raise ValidationFailed(
+                "The sweep window is outside 1900–2200.",
+                extra={"fields": {name: ["Must be between the years 1900 and 2200."]}},
+            )
     if until - since > timedelta(days=settings.SURVEILLANCE_MAX_WINDOW_DAYS):
         # A sweep holds its whole window in memory (~1 GB per 5 million order events).
         days = settings.SURVEILLANCE_MAX_WINDOW_DAYS

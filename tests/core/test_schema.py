@@ -49,6 +49,26 @@ def test_schema_has_list_detail_and_ingestion_for_every_entity(schema, segment):
     assert "get" in schema["paths"][f"/api/v1/{segment}/{{id}}"]
 
 
+def test_every_operation_documents_the_errors_it_can_answer(schema):
+    """Found by the schema fuzz test (test_schema_fuzz.py): PATCH/DELETE of a missing limit, the
+    comments of a missing alert, a limit with an invalid body answered statuses the schema did
+    not list. Any operation on an object can answer 404; any that reads a body, 400 and 415."""
+    missing = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            codes = set(operation["responses"])
+            expected = {"401", "403", "429"}
+            expected |= {"404"} if "{" in path else set()
+            expected |= {"400", "415"} if method in {"post", "put", "patch"} else set()
+            expected |= {"400"} if method == "get" else set()
+            if not expected <= codes:
+                missing.append(f"{method.upper()} {path}: {sorted(expected - codes)}")
+
+    assert missing == []
+
+
 def test_schema_names_the_api_key_scheme(schema):
     schemes = schema["components"]["securitySchemes"]
 
