@@ -105,8 +105,10 @@ def cost_vs_size(rows: Sequence[Mapping[str, Any]]) -> str:
         group = [r for r in pts if bool(r.get("poor")) is poor]
         if not group:
             continue
+        # SVG, not WebGL (Scattergl): plotly's WebGL traces compile code with Function(), which
+        # the Content-Security-Policy refuses (no 'unsafe-eval'); MAX_SCATTER_POINTS keeps SVG quick.
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=[100.0 * r["size_adv"] for r in group],
                 y=[r["cost_arrival_bps"] for r in group],
                 mode="markers",

@@ -149,6 +149,7 @@ def test_given_request_context_then_request_id_and_ip_are_recorded():
     assert (event.request_id, event.client_ip) == ("abc123", "10.0.0.7")
 
 
+@pytest.mark.audit_tamper
 def test_given_an_altered_row_then_the_row_check_reports_it():
     first = audit_record(action="test.one")
     second = audit_record(action="test.two")

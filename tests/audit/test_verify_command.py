@@ -41,6 +41,7 @@ def test_given_an_empty_trail_then_it_passes_and_says_so():
     assert "empty: 0 rows checked" in _run()
 
 
+@pytest.mark.audit_tamper
 def test_given_an_altered_row_then_it_fails_naming_that_row(chain):
     victim = chain[2]
     tamper(
@@ -56,6 +57,7 @@ def test_given_an_altered_row_then_it_fails_naming_that_row(chain):
     assert "2 row(s) before it verified" in str(failure.value)
 
 
+@pytest.mark.audit_tamper
 def test_given_an_altered_row_with_a_recomputed_hash_then_the_next_row_breaks(chain):
     """A forger who rewrites a row and its own hash still breaks the link to the next row."""
     victim = chain[1]
@@ -70,6 +72,7 @@ def test_given_an_altered_row_with_a_recomputed_hash_then_the_next_row_breaks(ch
     assert "removed, or rows were reordered" in str(failure.value)
 
 
+@pytest.mark.audit_tamper
 def test_given_a_deleted_middle_row_then_it_fails_naming_the_row_after_the_gap(chain):
     removed = chain[2]
     tamper("DELETE FROM audit_auditevent WHERE id = %s", [removed.pk])
@@ -82,6 +85,7 @@ def test_given_a_deleted_middle_row_then_it_fails_naming_the_row_after_the_gap(c
     assert f"between #{chain[1].pk} and #{chain[3].pk} was removed" in message
 
 
+@pytest.mark.audit_tamper
 def test_given_the_first_row_deleted_then_it_fails_at_the_new_first_row(chain):
     tamper("DELETE FROM audit_auditevent WHERE id = %s", [chain[0].pk])
 
@@ -89,6 +93,7 @@ def test_given_the_first_row_deleted_then_it_fails_at_the_new_first_row(chain):
         _run()
 
 
+@pytest.mark.audit_tamper
 def test_given_a_recorded_head_when_newest_rows_are_removed_then_expect_head_fails(chain):
     head = re.search(r"Head: (\d+:[0-9a-f]{64})", _run()).group(1)
     tamper("DELETE FROM audit_auditevent WHERE id = %s", [chain[-1].pk])
@@ -110,6 +115,7 @@ def test_malformed_expect_head_is_refused():
         _run("--expect-head", "12:abc")
 
 
+@pytest.mark.audit_tamper
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_real_command_exits_0_when_intact_and_1_on_a_break():
     """What cron or a probe sees: the exit status of ``manage.py audit_verify`` in its own process."""

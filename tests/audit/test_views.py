@@ -204,6 +204,7 @@ def test_given_an_event_then_its_detail_shows_payloads_and_chain_fields(auditor_
     assert "verifies" in html
 
 
+@pytest.mark.audit_tamper
 def test_given_an_altered_event_then_its_detail_says_it_does_not_verify(auditor_client):
     event = audit_record(action="test.detail")
     tamper("UPDATE audit_auditevent SET actor_name = 'someone' WHERE id = %s", [event.pk])
@@ -279,6 +280,7 @@ def test_given_an_intact_chain_then_the_verify_button_reports_it(auditor_client,
     assert "<html" not in html  # the htmx fragment only
 
 
+@pytest.mark.audit_tamper
 def test_given_a_broken_chain_then_the_verify_page_names_the_row(auditor_client, events):
     tamper("UPDATE audit_auditevent SET object_id = '43' WHERE id = %s", [events["beta"].pk])
 

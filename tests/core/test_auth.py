@@ -92,3 +92,50 @@ def test_without_proxies_a_forwarded_header_is_ignored(make_user):
         REMOTE_ADDR="10.0.0.2",
     )
     assert AuditEvent.objects.get(action="auth.login").client_ip == "10.0.0.2"
+
+
+def test_given_a_locked_account_when_the_cool_off_has_passed_then_the_right_password_logs_in(make_user, settings):
+    from axes.models import AccessAttempt
+
+    from audit.models import AuditEvent
+
+    # Given an account locked by AXES_FAILURE_LIMIT failures from one address
+    make_user(Role.RISK_OFFICER, username="rita")
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "rita", "wrong-password-123")
+
+    # When the right password comes during the lockout, then it is refused and audited as locked out
+    assert _login(client, "rita", PASSWORD).status_code == 429
+    last = AuditEvent.objects.filter(action="auth.login_failed").order_by("-id").first()
+    assert last.parameters == {"username": "rita", "locked_out": True}
+    assert not AuditEvent.objects.filter(action="auth.login").exists()
+
+    # When AXES_COOLOFF_MINUTES (15) have passed since the failures (simulated by ageing them),
+    # then the right password logs in again and the lockout is cleared
+    assert settings.AXES_COOLOFF_TIME == 0.25  # hours: 15 minutes, docs/security.md
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=15, seconds=1))
+    response = _login(client, "rita", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert AuditEvent.objects.filter(action="auth.login", object_repr="rita").count() == 1
+
+
+def test_given_a_read_only_role_when_writing_then_403_and_access_denied_is_audited_for_page_and_api(
+    make_user, api_client_for
+):
+    from audit.models import AuditEvent
+
+    # Given an auditor (read-only everywhere), when they post to a page and to the API
+    auditor = make_user(Role.AUDITOR)
+    browser = Client()
+    browser.force_login(auditor)
+    page = browser.post("/risk/run-all/")
+    api = api_client_for(auditor).post("/api/v1/risk/runs", {"portfolio": "ANY"}, format="json")
+
+    # Then both are refused and each refusal is in the audit trail with the method and path
+    assert (page.status_code, api.status_code) == (403, 403)
+    denied = AuditEvent.objects.filter(action="access.denied", actor_name="auditor").order_by("id")
+    assert [(e.object_id, e.parameters["method"]) for e in denied] == [
+        ("/risk/run-all/", "POST"),
+        ("/api/v1/risk/runs", "POST"),
+    ]

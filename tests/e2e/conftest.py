@@ -51,6 +51,37 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "timezone_id": "UTC"}
 
 
+# Runs in every document before the page's own scripts (injected by the browser driver, so
+# the page's CSP does not apply to it): a CSP refusal fires ``securitypolicyviolation`` on the
+# document, which is turned into a console message the fixture below collects.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.effectiveDirective + " refused " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber + " on " + e.documentURI);
+}, true);
+"""
+
+
+@pytest.fixture(autouse=True)
+def csp_violations_fail(page: Any) -> Iterator[list[str]]:
+    """Fails the test when the browser refused anything under the Content-Security-Policy.
+
+    Chromium reports a refusal twice: its own console line ("Refused to load/apply/execute
+    ...") and the ``securitypolicyviolation`` event; either one is enough to fail.
+    """
+    violations: list[str] = []
+
+    def collect(message: Any) -> None:
+        text = message.text
+        if text.startswith("CSP violation:") or ("Refused to" in text and "Content Security Policy" in text):
+            violations.append(text)
+
+    page.add_init_script(_REPORT_CSP_VIOLATIONS)
+    page.on("console", collect)
+    yield violations
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 def screenshot(page: Any) -> Any:
     """screenshot("name") -> saves the full page as var/screenshots/<name>.png (git-ignored), returns the path."""
