@@ -9,8 +9,12 @@ import os
 
 from celery import Celery
 
+from core.logging import task_signals_connect
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Task log lines carry the task id, name and run id, and the id of the request that queued it.
+task_signals_connect()

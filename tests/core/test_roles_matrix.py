@@ -12,9 +12,9 @@ Codes in the matrix:
     U  401 or 403 (API, anonymous)
     404  not found
 
-Admin rows with N for the superuser are read-only admin pages (no "add": login attempts and
-calculation runs are written by the system; no "add" or "delete" for risk runs, limits,
-breaches and scenarios, which change only through their audited services) and the
+Admin rows with N for the superuser are read-only admin pages (no "add": login attempts,
+calculation runs and outbox messages are written by the system; no "add" or "delete" for risk
+runs, limits, breaches and scenarios, which change only through their audited services) and the
 autocomplete endpoint called without its query parameters. ``view_on_site`` is 404 because
 portfolios have no public URL.
 """
@@ -70,6 +70,7 @@ run_progress                          L  Y  Y  Y  Y  Y  N  Y
 login                                 Y  Y  Y  Y  Y  Y  Y  Y
 logout                                L  L  L  L  L  L  L  L
 health                                Y  Y  Y  Y  Y  Y  Y  Y
+metrics                               U  N  N  N  N  Y  N  Y
 portfolios:portfolio_list             L  Y  Y  Y  Y  Y  N  Y
 portfolios:portfolio_detail           L  Y  Y  Y  Y  Y  N  Y
 portfolios:snapshot_start             L  Y  Y  Y  Y  N  N  Y
@@ -140,6 +141,7 @@ admin:axes_accessattempt_add          A  A  A  A  A  A  A  N
 admin:axes_accesslog_add              A  A  A  A  A  A  A  N
 admin:axes_accessfailurelog_add       A  A  A  A  A  A  A  N
 admin:core_calculationrun_add         A  A  A  A  A  A  A  N
+admin:core_outboxmessage_add          A  A  A  A  A  A  A  N
 admin:riskapp_riskrun_add             A  A  A  A  A  A  A  N
 admin:riskapp_limit_add               A  A  A  A  A  A  A  N
 admin:riskapp_limitbreach_add         A  A  A  A  A  A  A  N
