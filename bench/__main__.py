@@ -3,7 +3,8 @@
 Each benchmark runs as its own ``python -m bench.<name>`` process with its default sizes: the
 Django benchmarks each configure Django for their own scratch database, which one process
 cannot do twice, and a crash in one must not stop the others. Each writes its own section of
-``docs/benchmarks.md``. The exit status is non-zero if any benchmark failed.
+``docs/benchmarks.md`` (the load test its region of ``docs/reliability.md``). The exit status
+is non-zero if any benchmark failed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections.abc import Sequence
 from bench.common import REPO_ROOT
 
 #: In the order ``make bench`` runs them. A new benchmark module adds its name here.
-BENCHMARKS: tuple[str, ...] = ("ingest", "risk", "pretrade", "surveillance", "tca", "wealth")
+#: ``load`` runs last: it starts the whole stack and keeps its database (``vigil_load``) between runs.
+BENCHMARKS: tuple[str, ...] = ("ingest", "risk", "pretrade", "surveillance", "tca", "wealth", "load")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
