@@ -62,6 +62,17 @@ class Shard:
     block_stop: int
 
 
+def _retry_if_transient(task: Task | None, exc: Exception) -> None:
+    """Have Celery try ``task`` again, with the runs' backoff, when ``exc`` is not an input error
+    and retries remain (a real worker only: eager shards fail at once). Returns otherwise."""
+    request = task.request if task is not None else None
+    if task is None or request is None or request.is_eager or isinstance(exc, FAIL_AT_ONCE):
+        return
+    if request.retries < settings.RUN_MAX_RETRIES:
+        countdown = run_retry_delay(attempt=request.retries + 1)
+        raise task.retry(exc=exc, countdown=countdown, max_retries=settings.RUN_MAX_RETRIES) from exc
+
+
 def mc_shard_plan(*, parameters: dict[str, Any]) -> list[Shard]:
     """The shards of a run with these (cleaned) parameters, or [] to compute it in one process.
 
@@ -138,17 +149,7 @@ def risk_mc_shard(
     try:
         payload = _shard_compute(risk_run, method, horizon_days, block_start, block_stop)
     except Exception as exc:
-        request = task.request if task is not None else None
-        retries = request.retries if request is not None else 0
-        if (
-            not isinstance(exc, FAIL_AT_ONCE)
-            and task is not None
-            and request is not None
-            and not request.is_eager
-            and retries < settings.RUN_MAX_RETRIES
-        ):
-            countdown = run_retry_delay(attempt=retries + 1)
-            raise task.retry(exc=exc, countdown=countdown, max_retries=settings.RUN_MAX_RETRIES) from exc
+        _retry_if_transient(task, exc)
         run_fail_once(run_id=run_id, error=f"{where} failed: {type(exc).__name__}: {exc}".strip())
         raise
     hostname = (task.request.hostname if task is not None else None) or os.uname().nodename
@@ -232,18 +233,8 @@ def risk_run_gather(*, run_id: int, shards: list[dict[str, Any]], task: Task | N
     try:
         mc = _merge_plan(shards)
         result = risk_run_execute(run=run, progress=report, mc=mc)
-    except Exception as exc:
-        request = task.request if task is not None else None
-        retries = request.retries if request is not None else 0
-        if (
-            not isinstance(exc, FAIL_AT_ONCE)
-            and task is not None
-            and request is not None
-            and not request.is_eager
-            and retries < settings.RUN_MAX_RETRIES
-        ):
-            countdown = run_retry_delay(attempt=retries + 1)
-            raise task.retry(exc=exc, countdown=countdown, max_retries=settings.RUN_MAX_RETRIES) from exc
+    except Exception as exc:  # noqa: BLE001 - after the retries, every failure ends the run failed
+        _retry_if_transient(task, exc)
         return run_finish(run_id=run_id, error=f"{type(exc).__name__}: {exc}".strip())
     result["monte_carlo_shards"] = [
         {
