@@ -196,7 +196,10 @@ def gunicorn_argv(port: int, args: argparse.Namespace) -> list[str]:
 
 
 def celery_argv(args: argparse.Namespace) -> list[str]:
+    """The worker at a lower CPU priority (``nice``) than the web tier it shares the cores with,
+    as an operator co-locating them would run it: background work yields to people and OMS calls."""
     return [
+        *(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
         sys.executable,
         "-m",
         "celery",
@@ -391,6 +394,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=os.environ.get("BENCH_LOAD_WEB_WORKER_CLASS", "gthread"),
     )
     parser.add_argument("--worker-concurrency", type=int, default=_env_int("BENCH_LOAD_WORKER_CONCURRENCY", 1))
+    parser.add_argument(
+        "--worker-nice", type=int, default=_env_int("BENCH_LOAD_WORKER_NICE", 10), help="worker niceness (10; 0: none)"
+    )
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_LOAD_BROKER_URL", DEFAULT_BROKER_URL))
     parser.add_argument("--cache-url", default=os.environ.get("BENCH_LOAD_CACHE_URL", DEFAULT_CACHE_URL))
     parser.add_argument("--docs", type=Path, default=DOCS_PATH, help="file whose load region is written")

@@ -227,7 +227,8 @@ How it runs:
 - gunicorn `config.wsgi` with `config.settings.production` (`DEBUG` off, a random 64-character key,
   `ALLOWED_HOSTS=127.0.0.1`, HTTPS redirect, HSTS and `Secure` cookies on), {_workers(args)}.
   Redis is the cache (`{args.cache_url}`).
-- One Celery worker on every queue (`{args.broker_url}`), concurrency {args.worker_concurrency}: the
+- One Celery worker on every queue (`{args.broker_url}`), concurrency {args.worker_concurrency},
+  at niceness {args.worker_nice} (background work yields the CPU to the web tier): the
   follow-ups of each ingested batch (incremental surveillance, TCA, limit checks) share the two cores
   with the web tier; a backlog above shows where it could not keep up.
 - locust, headless, {args.users} users (spawned over ~25 s) for {args.seconds} s: OMS clients posting

@@ -15,7 +15,7 @@ from django.utils.functional import SimpleLazyObject
 
 from core import context, metrics
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # used with fullmatch: no trailing newline
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -37,7 +37,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         # An upstream id is kept only when it is safe to log and store verbatim.
-        request_id = incoming if _SAFE_ID.match(incoming) else context.new_request_id()
+        request_id = incoming if _SAFE_ID.fullmatch(incoming) else context.new_request_id()
         ctx = context.RequestContext(request_id=request_id, client_ip=client_ip(request))
         request.request_id = request_id  # type: ignore[attr-defined]
         token = context.set_current(ctx)

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
@@ -100,6 +100,8 @@ def outbox_relay(*, limit: int = 500, ids: Sequence[int] | None = None, prompt: 
     """
     global _prompt_paused_until
     now = timezone.now()
+    if current_app.conf.task_always_eager:
+        return _relay_in_process(ids=ids, limit=limit, now=now)
     with transaction.atomic():
         qs = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
             dispatched_at__isnull=True, available_at__lte=now
@@ -134,6 +136,33 @@ def outbox_relay(*, limit: int = 500, ids: Sequence[int] | None = None, prompt: 
                 dispatched_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
             )
     return len(sent)
+
+
+def _relay_in_process(*, ids: Sequence[int] | None, limit: int, now: datetime) -> int:
+    """Without a broker (embedded mode): claim the messages and commit, then run their tasks
+    in-process *outside* that transaction, as ``apply_async`` would after commit. A run then
+    commits its own progress (pages see it live) and a failing task cannot roll back the claim
+    of the others. A message naming no registered task stays pending with the error."""
+    with transaction.atomic():
+        qs = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
+            dispatched_at__isnull=True, available_at__lte=now
+        )
+        if ids is not None:
+            qs = qs.filter(pk__in=list(ids))
+        messages = list(qs.order_by("id")[:limit])
+        runnable = []
+        for message in messages:
+            if message.task_name in current_app.tasks:
+                runnable.append(message)
+            else:
+                unknown = LookupError(f"No task named {message.task_name!r} is registered.")
+                _record_failure(message, unknown, backoff=True)
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in runnable]).update(
+            dispatched_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+        )
+    for message in runnable:
+        current_app.tasks[message.task_name].apply_async(args=message.args, kwargs=message.kwargs, **_options(message))
+    return len(runnable)
 
 
 def outbox_drain(*, limit: int = 500, max_passes: int = 20) -> int:
@@ -179,20 +208,10 @@ def _publisher() -> Iterator[Callable[[OutboxMessage], None]]:
     The connection is the relay's own, not the pool's: it makes one connection attempt with
     ``OUTBOX_BROKER_TIMEOUT_SECONDS`` for connecting and for each command (Celery's defaults
     retry for about six seconds, and an unreachable or hung Redis would block longer), and
-    a broker restarted since the last pass is met with a fresh connection. Without a broker
-    (``CELERY_TASK_ALWAYS_EAGER``) the task runs in-process, as ``apply_async`` does.
+    a broker restarted since the last pass is met with a fresh connection. (Without a broker,
+    ``_relay_in_process`` runs the tasks instead.)
     """
     app = current_app
-    if app.conf.task_always_eager:
-
-        def run_eagerly(message: OutboxMessage) -> None:
-            task = app.tasks.get(message.task_name)
-            if task is None:
-                raise LookupError(f"No task named {message.task_name!r} is registered.")
-            task.apply_async(args=message.args, kwargs=message.kwargs, **_options(message))
-
-        yield run_eagerly
-        return
     timeout = settings.OUTBOX_BROKER_TIMEOUT_SECONDS
     options = {
         "max_retries": 0,  # one attempt: a pending row is retried by the next pass, not here
@@ -211,6 +230,9 @@ def _publisher() -> Iterator[Callable[[OutboxMessage], None]]:
                     kwargs=message.kwargs,
                     connection=conn,
                     retry=False,
+                    # Nobody reads these tasks' results (pages poll CalculationRun): without this a
+                    # sending process subscribes to each task's result channel and never leaves it.
+                    ignore_result=True,
                     **_options(message),
                 )
             except broker_errors as exc:

@@ -209,6 +209,8 @@ def run_finish(*, run_id: int, result: dict[str, Any] | None = None, error: str 
     """Mark a run succeeded (no error) or failed (with the error text), and audit the outcome."""
     with transaction.atomic():
         run = CalculationRun.objects.select_for_update().get(pk=run_id)
+        if run.is_finished:
+            return run  # finished by another delivery of its task: one outcome, audited once
         run.status = CalculationRun.Status.FAILED if error else CalculationRun.Status.SUCCEEDED
         run.finished_at = timezone.now()
         run.started_at = run.started_at or run.finished_at

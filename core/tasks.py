@@ -27,3 +27,13 @@ def outbox_purge_task(days: int = 7) -> int:
     from core.outbox import outbox_purge
 
     return outbox_purge(older_than=timedelta(days=days))
+
+
+@shared_task(name="core.tasks.runs_requeue")  # type: ignore[untyped-decorator]
+def runs_requeue_task(minutes: int = 30) -> int:
+    """Scheduled: send again the runs still queued after ``minutes`` whose message was lost (a
+    broker restarted without persistence, a retry the broker refused). A duplicate is harmless:
+    ``run_start`` skips a run that finished or is running under a live lease."""
+    from core.services import runs_requeue
+
+    return runs_requeue(older_than=timedelta(minutes=minutes))

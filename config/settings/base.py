@@ -106,12 +106,18 @@ DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=0)
 if DB_LOCK_TIMEOUT_MS > 0 and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["options"] = f"{_db_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that stops answering fails a connection attempt in seconds (libpq's
+    # default is none, i.e. minutes): a request or a /health/ probe never outlives gunicorn's timeout.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, pre-trade state later) ----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://vigil")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "core.cache.VigilRedisCache"  # reuses its Redis clients
+    # A cache Redis that is down or hung fails fast instead of holding the request.
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=1.0, socket_timeout=1.0)
 
 # --- Authentication -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -348,6 +354,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": OUTBOX_RELAY_SECONDS,  # sends what the broker refused at commit time
         # A relay message older than one interval is superseded by the next: drop it, not pile up.
         "options": {"queue": "default", "expires": OUTBOX_RELAY_SECONDS},
+    },
+    "requeue-lost-runs": {
+        "task": "core.tasks.runs_requeue",
+        "schedule": crontab(minute="*/15"),  # runs still queued after 30 minutes lost their message
     },
     "purge-outbox-messages": {
         "task": "core.tasks.outbox_purge",

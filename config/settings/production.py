@@ -33,3 +33,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405
+
+# Bearer token of Prometheus scrapes (/metrics); empty: only superuser or auditor sessions.
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:  # noqa: F405
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (or empty to turn token access off).")

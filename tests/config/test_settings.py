@@ -67,3 +67,17 @@ def test_base_mode_with_debug_off_refuses_the_development_secret_key(tmp_path):
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_production_mode_refuses_a_short_metrics_token(tmp_path):
+    # Given a guessable bearer token for /metrics; then production refuses to start
+    result = _manage("check", env=_production_env(tmp_path, METRICS_TOKEN="short-token"))
+    assert result.returncode != 0
+    assert "METRICS_TOKEN must be at least 32 characters" in result.stderr
+
+
+def test_request_ids_with_a_trailing_newline_are_replaced(client):
+    # Given an upstream request id ending in a newline (``$`` would have accepted it)
+    response = client.get("/health/", HTTP_X_REQUEST_ID="abc\n")
+    # Then a fresh, safe id is used and echoed instead
+    assert response["X-Request-ID"] != "abc\n" and "\n" not in response["X-Request-ID"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from celery import current_app
 from django.db import transaction
 
 from core.errors import ValidationFailed
@@ -58,6 +59,8 @@ def test_given_the_broker_down_then_the_batch_answers_201_and_its_follow_up_wait
 
     monkeypatch.setitem(pipeline._FOLLOWUPS, "desks", [follow_up])
     monkeypatch.setattr(outbox, "_publisher", DownBroker)
+    # a broker is configured (the relay publishes; the test stands in for the broker)
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     monkeypatch.setattr(outbox, "_prompt_paused_until", 0.0)
     # When a batch is posted
     with django_capture_on_commit_callbacks(execute=True):

@@ -12,7 +12,7 @@ from core.roles import Role
 
 pytestmark = pytest.mark.django_db
 
-TOKEN = "scrape-token-0123456789abcdef"
+TOKEN = "scrape-token-0123456789abcdef-0123456789"
 
 
 def _samples(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

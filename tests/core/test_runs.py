@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from audit.models import AuditEvent
 from core.models import CalculationRun, OutboxMessage
-from core.services import calculation_run_create, run_execute
+from core.services import calculation_run_create, run_execute, run_finish
 from portfolios.models import Position
 from portfolios.tasks import positions_snapshot_task
 from tests.factories import AccountFactory, InstrumentFactory, PortfolioFactory, PositionFactory, TradeFactory
@@ -146,3 +146,15 @@ def test_old_idempotency_records_are_purged(oms_user):
     )
     assert idempotency_purge_task(days=7) == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_given_a_finished_run_when_another_delivery_finishes_it_then_the_first_outcome_stands_audited_once(db):
+    # Given a run that succeeded (e.g. one of two gathers of a sharded run)
+    run = CalculationRun.objects.create(kind="positions.snapshot", status=CalculationRun.Status.RUNNING)
+    run_finish(run_id=run.pk, result={"n": 1})
+    # When a duplicate delivery finishes it again, with an error
+    again = run_finish(run_id=run.pk, error="RuntimeError: late duplicate")
+    # Then the first outcome stands and only one outcome is audited
+    assert again.status == CalculationRun.Status.SUCCEEDED and again.result == {"n": 1} and again.error == ""
+    outcomes = AuditEvent.objects.filter(action__in=["run.succeed", "run.fail"], object_id=str(run.pk))
+    assert outcomes.count() == 1

@@ -35,7 +35,7 @@ from tests.integration.conftest import ROOT, wait_for, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TOKEN = "scrape-token-0123456789abcdef"
+TOKEN = "scrape-token-0123456789abcdef-0123456789"
 
 
 def _free_port() -> int:
