@@ -17,6 +17,7 @@ from django.db import connection
 from core.roles import Role
 from tests.config.test_settings import ROOT, _production_env
 from tests.conftest import PASSWORD
+from tests.csp import csp_directives
 
 # Runs inside the production-mode process: Django's test client speaks WSGI to the real stack
 # (all middleware), "secure" makes the requests HTTPS as the proxy would report them.
@@ -71,7 +72,7 @@ def test_given_production_mode_when_logging_in_over_https_then_headers_and_cooki
     assert headers["x-frame-options"] == "DENY"
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "same-origin"
-    policy = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
+    policy = csp_directives(headers["content-security-policy"])
     assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'"
     assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
     assert policy["base-uri"] == "'self'" and policy["form-action"] == "'self'"
